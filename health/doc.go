@@ -1,0 +1,3 @@
+// Package health serves liveness, readiness and Prometheus metrics over HTTP
+// on a Unix socket.
+package health
