@@ -1,0 +1,155 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config is everything the agent needs to run. Host paths are fields (and,
+// in the command, flags with environment fallbacks) so that tests and the
+// demo run without root.
+type Config struct {
+	// SPDKSocket is spdk_tgt's JSON-RPC socket.
+	SPDKSocket string
+	// RPCSocket is where the agent serves its SPDK-compatible socket.
+	RPCSocket string
+	// RPCSocketMode is the file mode of RPCSocket (default 0660).
+	RPCSocketMode os.FileMode
+	// HealthSocket serves /livez, /readyz and /metrics; empty disables it.
+	HealthSocket string
+	// MetricsAddress optionally serves the same HTTP handlers on TCP.
+	MetricsAddress string
+	// StateDir holds the seen-lvstores file and the audit log.
+	StateDir string
+
+	// ResyncInterval is the period of full syncs between notification-driven
+	// updates (default 5m).
+	ResyncInterval time.Duration
+	// NotifyInterval is the period of notify_get_notifications polls
+	// (default 50ms).
+	NotifyInterval time.Duration
+	// MaxGraphAge is how old the last confirmed read may be before
+	// destructive decisions are refused as stale (default 30s).
+	MaxGraphAge time.Duration
+	// ExpectLvstores names lvstores (by name or UUID) that must be present
+	// before the graph counts as complete.
+	ExpectLvstores []string
+
+	// AllowUIDs and AllowGIDs may call mutating methods (default uid 0).
+	AllowUIDs []uint32
+	AllowGIDs []uint32
+
+	// PoolSize is the number of SPDK connections used to forward calls
+	// (default 4; SPDK accepts 64 connections in all).
+	PoolSize int
+	// ShutdownTimeout bounds how long in-flight calls are drained on stop
+	// (default 20s).
+	ShutdownTimeout time.Duration
+	// CallTimeout bounds one forwarded call; zero means none, as SPDK
+	// itself has none.
+	CallTimeout time.Duration
+
+	// Logger receives the structured log; nil discards it.
+	Logger *slog.Logger
+}
+
+// ErrConfig is returned by Validate (wrapped) for an unusable configuration.
+var ErrConfig = errors.New("agent: invalid configuration")
+
+// MaxSocketPath is the longest path a Unix socket may have on Linux.
+const MaxSocketPath = 107
+
+// withDefaults returns a copy of c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.RPCSocketMode == 0 {
+		c.RPCSocketMode = 0o660
+	}
+	if c.ResyncInterval == 0 {
+		c.ResyncInterval = 5 * time.Minute
+	}
+	if c.NotifyInterval == 0 {
+		c.NotifyInterval = 50 * time.Millisecond
+	}
+	if c.MaxGraphAge == 0 {
+		c.MaxGraphAge = 30 * time.Second
+	}
+	if c.AllowUIDs == nil && c.AllowGIDs == nil {
+		c.AllowUIDs = []uint32{0}
+	}
+	if c.PoolSize == 0 {
+		c.PoolSize = 4
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 20 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+// Validate reports the first unusable field, naming it.
+func (c Config) Validate() error {
+	for _, s := range []struct{ flag, path string }{
+		{"spdk-socket", c.SPDKSocket}, {"rpc-socket", c.RPCSocket}, {"health-socket", c.HealthSocket},
+	} {
+		if s.path == "" && s.flag != "health-socket" {
+			return fmt.Errorf("%w: --%s is empty", ErrConfig, s.flag)
+		}
+		if len(s.path) > MaxSocketPath {
+			return fmt.Errorf("%w: --%s %q is %d bytes, Unix sockets allow %d", ErrConfig, s.flag, s.path, len(s.path), MaxSocketPath)
+		}
+	}
+	if c.StateDir == "" {
+		return fmt.Errorf("%w: --state-dir is empty", ErrConfig)
+	}
+	if c.SPDKSocket == c.RPCSocket {
+		return fmt.Errorf("%w: --rpc-socket %q is also the SPDK socket", ErrConfig, c.RPCSocket)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"resync-interval", c.ResyncInterval}, {"notify-interval", c.NotifyInterval}, {"max-graph-age", c.MaxGraphAge}} {
+		if d.v < 0 {
+			return fmt.Errorf("%w: --%s %v is negative", ErrConfig, d.flag, d.v)
+		}
+	}
+	if c.PoolSize < 0 || c.PoolSize > 32 {
+		return fmt.Errorf("%w: pool size %d is outside 1..32 (SPDK accepts 64 connections)", ErrConfig, c.PoolSize)
+	}
+	for _, e := range c.ExpectLvstores {
+		if e == "" || len(e) > 63 && !isUUID(e) {
+			return fmt.Errorf("%w: --expect-lvstore %q is not an lvstore name or UUID", ErrConfig, e)
+		}
+	}
+	return nil
+}
+
+// statePath returns the path of a file in the state directory.
+func (c Config) statePath(name string) string { return filepath.Join(c.StateDir, name) }
+
+// isUUID reports whether s has the 8-4-4-4-12 hex shape of a UUID.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,81 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+)
+
+func TestSeenStore_rememberForgetSurvivesReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), seenFileName)
+	s, err := loadSeen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1700000000, 0).UTC()
+	lvs := []spdkrpc.Lvstore{{UUID: "u-1", Name: "lvs0"}, {UUID: "u-2", Name: "lvs1"}}
+	if err := s.remember(lvs, now); err != nil {
+		t.Fatal(err)
+	}
+	again, err := loadSeen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.list(); len(got) != 2 || got[0].Name != "lvs0" || got[1].UUID != "u-2" {
+		t.Fatalf("reloaded = %+v, want lvs0 and lvs1", got)
+	}
+	if _, err := again.forget("lvs1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.forget("lvs1"); err == nil {
+		t.Fatal("forgetting twice: no error")
+	}
+	third, _ := loadSeen(path)
+	if got := third.list(); len(got) != 1 || got[0].UUID != "u-1" {
+		t.Fatalf("after forget = %+v, want only u-1", got)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("state dir holds %d files, want 1 (no temporary files left)", len(entries))
+	}
+}
+
+func TestLoadSeen_damagedFileIsAnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), seenFileName)
+	if err := os.WriteFile(path, []byte(`[{"uuid":`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadSeen(path); err == nil {
+		t.Fatal("damaged file loaded without error")
+	}
+}
+
+func TestExpectation_missing(t *testing.T) {
+	present := []spdkrpc.Lvstore{{UUID: "11111111-2222-3333-4444-555555555555", Name: "lvs0"}}
+	tests := []struct {
+		name       string
+		configured []string
+		seen       []seenLvstore
+		want       []string
+	}{
+		{"nothing expected", nil, nil, nil},
+		{"configured by name, present", []string{"lvs0"}, nil, nil},
+		{"configured by uuid, present", []string{"11111111-2222-3333-4444-555555555555"}, nil, nil},
+		{"configured, absent", []string{"lvs1"}, nil, []string{"lvs1"}},
+		{"seen, renamed but present", nil, []seenLvstore{{UUID: "11111111-2222-3333-4444-555555555555", Name: "old"}}, nil},
+		{"seen, absent", nil, []seenLvstore{{UUID: "u-9", Name: "lvs9"}}, []string{"lvs9 (u-9)"}},
+		{"seen and configured, listed once", []string{"lvs9"}, []seenLvstore{{UUID: "u-9", Name: "lvs9"}}, []string{"lvs9"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := expectation{configured: tt.configured, seen: tt.seen}.missing(present)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("missing = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
