@@ -1,0 +1,164 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
+)
+
+// Agent is the daemon: it follows SPDK, answers queries and guards the
+// calls that pass through its SPDK-compatible socket. Make one with New and
+// start it with Run.
+type Agent struct {
+	cfg      Config
+	log      *slog.Logger
+	follower *follower
+	pool     rawCaller
+	allow    allowList
+	audit    *auditor
+	seen     *seenStore
+	locks    *keyedLocks
+	metrics  *agentMetrics // nil when metrics are off
+	server   *spdkserver.Server
+	clients  []*spdkrpc.Client
+
+	// readOnly holds the lvols set read-only through the agent.
+	readOnly sync.Map // spdkrpc.LvolUUID -> true
+
+	callMu  sync.Mutex // protects closing
+	closing bool
+	calls   sync.WaitGroup // in-flight requests
+}
+
+// New checks cfg, prepares the state directory and starts connecting to
+// SPDK; nothing is served until Run.
+func New(cfg Config) (*Agent, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("agent: state directory: %w", err)
+	}
+	seen, err := loadSeen(cfg.statePath(seenFileName))
+	if err != nil {
+		return nil, err
+	}
+	aud, err := openAuditor(cfg.statePath(auditFileName), cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		allow: allowList{uids: cfg.AllowUIDs, gids: cfg.AllowGIDs},
+		audit: aud,
+		seen:  seen,
+		locks: newKeyedLocks(),
+	}
+	a.metrics = newAgentMetrics(a)
+	// The follower exists before its client: the client's observer may
+	// report the first connection before spdkrpc.New returns.
+	a.follower = newFollower(nil, seen, cfg)
+	a.follower.hooks = a.metrics.followerHooks()
+	obs := &sessionObserver{a: a}
+	followClient := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: obs, Logger: cfg.Logger.With("conn", "follow")})
+	a.clients = append(a.clients, followClient)
+	a.follower.session = followClient
+	a.follower.r = &reader{c: followClient}
+	conns := make([]rawCaller, cfg.PoolSize)
+	for i := range conns {
+		c := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: a.metrics.poolObserver(), Logger: cfg.Logger.With("conn", fmt.Sprintf("pool-%d", i))})
+		a.clients = append(a.clients, c)
+		conns[i] = c
+	}
+	a.pool = newPool(conns)
+	a.audit.count = a.metrics.auditCounter()
+	a.server = spdkserver.New(a, spdkserver.Options{Logger: cfg.Logger.With("socket", "rpc")})
+	return a, nil
+}
+
+// Current returns the latest published snapshot; nil before the first sync.
+func (a *Agent) Current() *Snapshot { return a.follower.current() }
+
+// Run serves until ctx ends, then shuts down gracefully: new requests are
+// refused, in-flight ones drained (at most Config.ShutdownTimeout), then
+// the sockets and SPDK connections closed.
+func (a *Agent) Run(ctx context.Context) error {
+	inner, stop := context.WithCancel(context.Background())
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() { a.follower.run(inner) })
+	w := &socketWatcher{path: a.cfg.SPDKSocket, log: a.log, onCreate: a.reconnectAll, onRemove: a.follower.onDisconnected}
+	wg.Go(func() {
+		if err := w.run(inner); err != nil {
+			a.log.Warn("not watching the SPDK socket; reconnects rely on backoff", "err", err)
+		}
+	})
+	serveCtx, stopServe := context.WithCancel(context.Background())
+	defer stopServe()
+	errc := make(chan error, 3)
+	var servers sync.WaitGroup
+	servers.Go(func() {
+		if err := a.server.ListenAndServe(serveCtx, a.cfg.RPCSocket, a.cfg.RPCSocketMode); err != nil && !errors.Is(err, spdkserver.ErrServerClosed) && serveCtx.Err() == nil {
+			errc <- fmt.Errorf("agent: rpc socket %s: %w", a.cfg.RPCSocket, err)
+		}
+	})
+	a.startHealth(serveCtx, &servers, errc)
+	a.log.Info("agent running", "spdk_socket", a.cfg.SPDKSocket, "rpc_socket", a.cfg.RPCSocket, "health_socket", a.cfg.HealthSocket, "state_dir", a.cfg.StateDir)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.log.Info("shutting down: draining in-flight calls", "timeout", a.cfg.ShutdownTimeout)
+	dctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	if err := a.drainCalls(dctx); err != nil {
+		a.log.Warn("shutdown: in-flight calls did not finish in time", "timeout", a.cfg.ShutdownTimeout)
+	}
+	cancel()
+	stopServe()
+	_ = a.server.Close()
+	servers.Wait()
+	stop()
+	wg.Wait()
+	for _, c := range a.clients {
+		_ = c.Close()
+	}
+	if err := a.audit.close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// reconnectAll redials every SPDK connection now: a new socket appeared.
+func (a *Agent) reconnectAll() {
+	for _, c := range a.clients {
+		c.Reconnect()
+	}
+}
+
+// sessionObserver tells the follower about its connection and feeds metrics.
+type sessionObserver struct{ a *Agent }
+
+func (o *sessionObserver) CallDone(method string, d time.Duration, err error) {
+	o.a.metrics.callDone(method, d, err)
+}
+
+func (o *sessionObserver) Connected(version string) {
+	o.a.follower.onConnected()
+	o.a.metrics.connected(version)
+}
+
+func (o *sessionObserver) Disconnected(err error) {
+	o.a.follower.onDisconnected()
+	o.a.metrics.disconnected(err)
+}

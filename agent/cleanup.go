@@ -1,0 +1,203 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spdk-agent/spdk-agent/lvolgraph"
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
+)
+
+// cleanupParams are the params of agent_plan_cleanup and agent_apply_cleanup.
+type cleanupParams struct {
+	Lvstore string   `json:"lvstore"`
+	Replica string   `json:"replica"`
+	Keep    []string `json:"keep,omitempty"`
+}
+
+func (p cleanupParams) request() lvolgraph.CleanupRequest {
+	req := lvolgraph.CleanupRequest{Lvstore: lvolgraph.ParseRef(p.Lvstore), Replica: p.Replica}
+	for _, k := range p.Keep {
+		req.Keep = append(req.Keep, lvolgraph.ParseRef(k))
+	}
+	return req
+}
+
+func decodeCleanup(method string, raw json.RawMessage) (cleanupParams, error) {
+	var p cleanupParams
+	if e := decodeParams(method, raw, &p, true); e != nil {
+		return p, e
+	}
+	if p.Lvstore == "" || p.Replica == "" {
+		return p, invalidParams(method, errors.New(`"lvstore" and "replica" are required`))
+	}
+	return p, nil
+}
+
+// PlanReply is the answer of agent_plan_cleanup.
+type PlanReply struct {
+	lvolgraph.Plan
+	// Complete is false while expected lvstores are missing; such a plan
+	// is for reading only: agent_apply_cleanup refuses.
+	Complete bool     `json:"complete"`
+	Missing  []string `json:"missing_lvstores,omitempty"`
+}
+
+// plan runs the planner, mapping its errors to SPDK-style ones.
+func plan(g *lvolgraph.Graph, method string, p cleanupParams) (lvolgraph.Plan, error) {
+	pl, err := lvolgraph.PlanCleanup(g, p.request())
+	switch {
+	case err == nil:
+		return pl, nil
+	case errors.Is(err, lvolgraph.ErrLvstoreNotFound), errors.Is(err, lvolgraph.ErrKeepNotFound):
+		return pl, &spdkrpc.Error{Code: -19, Message: fmt.Sprintf("No such device: %s: %v", method, err)}
+	default:
+		return pl, invalidParams(method, err)
+	}
+}
+
+func (a *Agent) planCleanup(_ context.Context, req *spdkserver.Request) (any, error) {
+	p, err := decodeCleanup(req.Method, req.Params)
+	if err != nil {
+		return nil, err
+	}
+	snap := a.follower.current()
+	if snap == nil {
+		return nil, errNoGraph
+	}
+	pl, err := plan(snap.Graph, req.Method, p)
+	if err != nil {
+		return nil, err
+	}
+	return PlanReply{Plan: pl, Complete: snap.Complete(), Missing: snap.Missing}, nil
+}
+
+// CleanupReport is the answer of agent_apply_cleanup: what happened to
+// every lvol of the plan, truthfully, including what someone else did
+// meanwhile.
+type CleanupReport struct {
+	Lvstore    spdkrpc.LvstoreUUID `json:"lvstore"`
+	Replica    string              `json:"replica"`
+	Generation uint64              `json:"generation"`
+	// Deleted are the lvols this call deleted.
+	Deleted []lvolgraph.Step `json:"deleted"`
+	// Skipped are planned lvols that were already gone.
+	Skipped []SkippedStep `json:"skipped"`
+	// Protected are the lvols the plan refused to delete, and why.
+	Protected []lvolgraph.Refusal `json:"protected"`
+	// Stopped is set when a step was not taken because SPDK's fresh state
+	// no longer allowed it, or the delete failed; later steps were not
+	// attempted.
+	Stopped *StoppedStep `json:"stopped,omitempty"`
+}
+
+// SkippedStep is a planned deletion that had nothing left to delete.
+type SkippedStep struct {
+	lvolgraph.Step
+	Reason string `json:"reason"`
+}
+
+// StoppedStep is the step at which an apply stopped.
+type StoppedStep struct {
+	lvolgraph.Step
+	Rule   string `json:"rule,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// applyCleanup plans against a full fresh read, then deletes step by step,
+// each re-checked against a targeted fresh read right before its delete.
+func (a *Agent) applyCleanup(ctx context.Context, req *spdkserver.Request) (any, error) {
+	p, err := decodeCleanup(req.Method, req.Params)
+	if err != nil {
+		return nil, err
+	}
+	rec := a.audit.newRecord(req.Peer, req.Method, req.Params)
+	rec.Stage = "decision"
+	snap, facts, ok := a.freshSnapshot(ctx, req.Method, p.Lvstore, guardDeleteLvstore)
+	if !ok {
+		rec.Decision, rec.Rule, rec.Reason = decisionRefused, facts.Rule, facts.Reason
+		return nil, a.auditOrFail(rec, refusal(facts))
+	}
+	pl, err := plan(snap.Graph, req.Method, p)
+	if err != nil {
+		return nil, err
+	}
+	rec.Decision = decisionAllowed
+	rec.Reason = fmt.Sprintf("plan of generation %d: %d to delete, %d protected", pl.Generation, len(pl.Delete), len(pl.Refused))
+	if err := a.audit.write(rec); err != nil {
+		return nil, errSPDKUnavailable(req.Method, err)
+	}
+	rep := CleanupReport{Lvstore: pl.Lvstore, Replica: pl.Replica, Generation: pl.Generation,
+		Deleted: []lvolgraph.Step{}, Skipped: []SkippedStep{}, Protected: pl.Refused}
+	if rep.Protected == nil {
+		rep.Protected = []lvolgraph.Refusal{}
+	}
+	for _, step := range pl.Delete {
+		outcome, stop := a.applyStep(ctx, req, pl.Lvstore, step, &rep)
+		if a.metrics != nil {
+			a.metrics.cleanupStep(outcome)
+		}
+		if stop {
+			break
+		}
+	}
+	return rep, nil
+}
+
+// applyStep takes one step under the lvstore's lock. It returns the
+// step's outcome and whether the apply must stop.
+func (a *Agent) applyStep(ctx context.Context, req *spdkserver.Request, lvs spdkrpc.LvstoreUUID, step lvolgraph.Step, rep *CleanupReport) (string, bool) {
+	stopWith := func(rule, reason string) (string, bool) {
+		rep.Stopped = &StoppedStep{Step: step, Rule: rule, Reason: reason}
+		return "stopped", true
+	}
+	unlock, err := a.locks.lock(ctx, "lvs:"+string(lvs))
+	if err != nil {
+		return stopWith("", err.Error())
+	}
+	defer unlock()
+	rctx, cancel := context.WithTimeout(ctx, a.cfg.MaxGraphAge)
+	snap, err := a.follower.request(rctx, []string{string(step.UUID)}, false)
+	cancel()
+	if err != nil {
+		return stopWith(ruleGraphStale, "could not read the lvol from SPDK: "+err.Error())
+	}
+	if !snap.Complete() {
+		return stopWith(ruleGraphIncomplete, "expected lvstores went missing during the cleanup")
+	}
+	if _, ok := snap.Graph.Lvol(lvolgraph.UUIDRef(step.UUID)); !ok {
+		rep.Skipped = append(rep.Skipped, SkippedStep{Step: step, Reason: "already gone before its delete"})
+		return "skipped", false
+	}
+	if d := snap.Graph.CheckDeleteLvol(lvolgraph.UUIDRef(step.UUID)); !d.Allowed {
+		return stopWith(string(d.Rule), "SPDK's fresh state no longer allows it: "+d.Reason)
+	}
+	rec := a.audit.newRecord(req.Peer, "bdev_lvol_delete", json.RawMessage(fmt.Sprintf(`{"name":%q}`, step.UUID)))
+	rec.Stage, rec.Decision, rec.Reason = "decision", decisionAllowed, "step of "+req.Method
+	if err := a.audit.write(rec); err != nil {
+		return stopWith("", err.Error())
+	}
+	_, callErr := a.pool.CallRaw(ctx, "bdev_lvol_delete", rec.Params)
+	a.refreshAfter(ctx, "bdev_lvol_delete", touched{names: []string{string(step.UUID)}}, nil)
+	rec.Stage, rec.Decision = "result", ""
+	outcome := "deleted"
+	switch {
+	case callErr == nil:
+		rec.Result = "true"
+		rep.Deleted = append(rep.Deleted, step)
+	case errors.Is(callErr, spdkrpc.ErrNotFound):
+		rec.Error = callErr.Error()
+		rep.Skipped = append(rep.Skipped, SkippedStep{Step: step, Reason: "already gone: SPDK answered No such device"})
+		outcome = "skipped"
+	default:
+		rec.Error = callErr.Error()
+		outcome, _ = stopWith("", "the delete failed: "+callErr.Error())
+	}
+	if err := a.audit.write(rec); err != nil {
+		a.log.Error("audit", "err", err)
+	}
+	return outcome, outcome == "stopped"
+}

@@ -1,0 +1,165 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
+)
+
+// node is a simulated SPDK target with the demo node built, an agent in
+// front of it, and clients of both sockets.
+type node struct {
+	sim   *spdksim.Sim
+	demo  *spdksim.DemoNode
+	agent *Agent
+	cfg   Config
+	spdk  *spdkrpc.Client // straight to the simulator
+	via   *spdkrpc.Client // through the agent
+	dir   string
+}
+
+type nodeOpts struct {
+	poll      time.Duration // simulator poll period; 0 = off
+	allowSelf bool          // put the test's uid on the allow list
+	noDemo    bool
+}
+
+// startNode starts everything and waits until the agent's graph is complete.
+func startNode(t testing.TB, o nodeOpts) *node {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "agt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	poll := o.poll
+	if poll == 0 {
+		poll = -1
+	}
+	sim := spdksim.New(spdksim.Options{PollInterval: poll})
+	ctx, cancel := context.WithCancel(context.Background())
+	spdkSock := filepath.Join(dir, "spdk.sock")
+	if err := sim.Start(ctx, spdkSock); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{sim: sim, dir: dir}
+	if !o.noDemo {
+		if n.demo, err = sim.BuildDemoNode(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.cfg = Config{
+		SPDKSocket:     spdkSock,
+		RPCSocket:      filepath.Join(dir, "agent.sock"),
+		StateDir:       filepath.Join(dir, "state"),
+		NotifyInterval: 10 * time.Millisecond,
+		MaxGraphAge:    5 * time.Second,
+		AllowUIDs:      []uint32{0},
+	}
+	if o.allowSelf {
+		n.cfg.AllowUIDs = append(n.cfg.AllowUIDs, uint32(os.Getuid()))
+	}
+	n.agent, err = New(n.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDone := make(chan error, 1)
+	go func() { runDone <- n.agent.Run(ctx) }()
+	n.spdk, err = spdkrpc.Dial(ctx, spdkSock, spdkrpc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer dcancel()
+	for {
+		if n.via, err = spdkrpc.Dial(dctx, n.cfg.RPCSocket, spdkrpc.Options{}); err == nil {
+			break
+		}
+		if dctx.Err() != nil {
+			t.Fatalf("agent socket never came up: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		n.via.Close()
+		n.spdk.Close()
+		cancel()
+		if err := <-runDone; err != nil {
+			t.Errorf("agent Run: %v", err)
+		}
+		sim.Close()
+	})
+	n.waitFor(t, "a complete graph", func(s Status) bool { return s.Graph.Complete })
+	return n
+}
+
+// status asks the agent for its status over its socket.
+func (n *node) status(t testing.TB) Status {
+	t.Helper()
+	var st Status
+	if err := n.via.Call(context.Background(), "agent_get_status", nil, &st); err != nil {
+		t.Fatalf("agent_get_status: %v", err)
+	}
+	return st
+}
+
+// waitFor polls the agent's status until cond holds (at most 5 s).
+func (n *node) waitFor(t testing.TB, what string, cond func(Status) bool) Status {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var st Status
+		err := n.via.Call(context.Background(), "agent_get_status", nil, &st)
+		if err == nil && cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; last status %+v (err %v)", what, st, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// lvolExists asks SPDK itself.
+func (n *node) lvolExists(t testing.TB, alias string) bool {
+	t.Helper()
+	_, err := n.spdk.CallRaw(context.Background(), "bdev_get_bdevs", json.RawMessage(`{"name":"`+alias+`"}`))
+	if errors.Is(err, spdkrpc.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("bdev_get_bdevs %s: %v", alias, err)
+	}
+	return true
+}
+
+// refusedWith checks err is the agent's refusal with the given rule.
+func refusedWith(t testing.TB, err error, rule string) refusalFacts {
+	t.Helper()
+	var se *spdkrpc.Error
+	if !errors.As(err, &se) {
+		t.Fatalf("error = %v, want an SPDK-style refusal (%s)", err, rule)
+	}
+	f, ok := refusalOf(se)
+	if !ok || f.Rule != rule || se.Code != -1 || !strings.HasPrefix(se.Message, "Operation not permitted") {
+		t.Fatalf("refusal = %d %q (data %s), want rule %s", se.Code, se.Message, se.Data, rule)
+	}
+	return f
+}
+
+func params(kv ...string) json.RawMessage {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	b, _ := json.Marshal(m)
+	return b
+}

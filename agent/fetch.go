@@ -1,0 +1,109 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+)
+
+// reader reads SPDK's state for the follower and the guard, and counts the
+// reply bytes it received (the cost of following SPDK on the wire).
+type reader struct {
+	c     rawCaller
+	bytes atomic.Int64 // reply bytes received
+	calls atomic.Int64
+}
+
+// call performs one call and decodes its result into out.
+func (r *reader) call(ctx context.Context, method string, params any, out any) error {
+	var raw json.RawMessage
+	if params != nil {
+		b, err := json.Marshal(params)
+		if err != nil {
+			return fmt.Errorf("agent: encode %s params: %w", method, err)
+		}
+		raw = b
+	}
+	res, err := r.c.CallRaw(ctx, method, raw)
+	r.calls.Add(1)
+	r.bytes.Add(int64(len(res)))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(res, out); err != nil {
+		return fmt.Errorf("agent: decode %s result: %w", method, err)
+	}
+	return nil
+}
+
+// fullState is one complete read of SPDK's lvol state.
+type fullState struct {
+	Lvstores []spdkrpc.Lvstore
+	Lvols    []spdkrpc.Lvol
+	Bdevs    []spdkrpc.Bdev
+}
+
+// readAll fetches lvstores, lvols and bdevs with the three calls in flight
+// together (one SPDK poll period for all, not three).
+func (r *reader) readAll(ctx context.Context) (fullState, error) {
+	var st fullState
+	var errs [3]error
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[0] = r.call(ctx, "bdev_lvol_get_lvstores", nil, &st.Lvstores) })
+	wg.Go(func() { errs[1] = r.call(ctx, "bdev_lvol_get_lvols", nil, &st.Lvols) })
+	wg.Go(func() { errs[2] = r.call(ctx, "bdev_get_bdevs", nil, &st.Bdevs) })
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return fullState{}, fmt.Errorf("agent: full read: %w", err)
+	}
+	return st, nil
+}
+
+// readLvolsOf re-reads the lvols of one lvstore.
+func (r *reader) readLvolsOf(ctx context.Context, lvs spdkrpc.LvstoreUUID) ([]spdkrpc.Lvol, error) {
+	var out []spdkrpc.Lvol
+	err := r.call(ctx, "bdev_lvol_get_lvols", map[string]string{"lvs_uuid": string(lvs)}, &out)
+	return out, err
+}
+
+// readBdevs fetches each named bdev (a name, alias or UUID), all calls in
+// flight together. Names SPDK does not know are returned in missing, not as
+// an error: "gone since I listed it" is an answer (invariant 3).
+func (r *reader) readBdevs(ctx context.Context, names []string) (found []spdkrpc.Bdev, missing []string, err error) {
+	type answer struct {
+		bdevs []spdkrpc.Bdev
+		err   error
+	}
+	answers := make([]answer, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Go(func() {
+			answers[i].err = r.call(ctx, "bdev_get_bdevs", map[string]string{"name": n}, &answers[i].bdevs)
+		})
+	}
+	wg.Wait()
+	seen := map[spdkrpc.BdevName]bool{}
+	for i, a := range answers {
+		switch {
+		case errors.Is(a.err, spdkrpc.ErrNotFound):
+			missing = append(missing, names[i])
+		case a.err != nil:
+			return nil, nil, fmt.Errorf("agent: read bdev %q: %w", names[i], a.err)
+		case len(a.bdevs) == 0:
+			missing = append(missing, names[i])
+		default:
+			for _, b := range a.bdevs {
+				if !seen[b.Name] {
+					seen[b.Name] = true
+					found = append(found, b)
+				}
+			}
+		}
+	}
+	return found, missing, nil
+}

@@ -1,0 +1,261 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/lvolgraph"
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+)
+
+// Snapshot is one published view of the node: an immutable graph and what
+// the agent knows about how far to trust it. Snapshots are never modified
+// after they are published.
+type Snapshot struct {
+	Graph *lvolgraph.Graph
+	// Gen increases with every published snapshot.
+	Gen uint64
+	// ReadAt is when the newest read merged into Graph was taken.
+	ReadAt time.Time
+	// FullSyncAt is when the last full sync was read.
+	FullSyncAt time.Time
+	// Synced is false until the first full sync on the current SPDK
+	// connection: before it, Graph (if any) is from an earlier connection.
+	Synced bool
+	// Missing lists the expected lvstores (configured or seen before) that
+	// SPDK does not report: while it is not empty the graph is incomplete.
+	Missing []string
+}
+
+// Complete reports whether every expected lvstore is in the graph.
+func (s *Snapshot) Complete() bool { return s.Synced && len(s.Missing) == 0 }
+
+// session is the SPDK connection the follower owns.
+type session interface {
+	rawCaller
+	WaitConnected(ctx context.Context) error
+}
+
+// followerHooks let metrics observe the follower; nil fields are skipped.
+type followerHooks struct {
+	sync          func(kind string, d time.Duration, err error) // "full" or "targeted"
+	notifications func(n int)
+}
+
+// follower owns the SPDK session used to follow SPDK: one goroutine (run)
+// reads, builds graphs and publishes them; everyone else only loads the
+// current snapshot, which never blocks.
+type follower struct {
+	log        *slog.Logger
+	session    session
+	r          *reader
+	seen       *seenStore
+	configured []string
+	notifyEach time.Duration
+	resyncEach time.Duration
+	hooks      followerHooks
+
+	snap      atomic.Pointer[Snapshot]
+	confirmed atomic.Int64 // unix nanoseconds of the last successful read
+	connected atomic.Bool
+
+	// reconnected is signalled (buffered 1) when a new SPDK connection is
+	// up: whatever happened meanwhile is unknown, so a full sync follows.
+	reconnected chan struct{}
+	// requests carries targeted refreshes from the proxy, the guard and
+	// the cleanup to the owner goroutine.
+	requests chan *refreshRequest
+
+	// Owned by run.
+	gen    uint64
+	cursor notifyCursor
+}
+
+func newFollower(s session, seen *seenStore, cfg Config) *follower {
+	return &follower{
+		log:         cfg.Logger,
+		session:     s,
+		r:           &reader{c: s},
+		seen:        seen,
+		configured:  cfg.ExpectLvstores,
+		notifyEach:  cfg.NotifyInterval,
+		resyncEach:  cfg.ResyncInterval,
+		reconnected: make(chan struct{}, 1),
+		requests:    make(chan *refreshRequest),
+	}
+}
+
+// current returns the latest snapshot; nil before the first full sync.
+func (f *follower) current() *Snapshot { return f.snap.Load() }
+
+// confirmedAt returns when SPDK's state was last read successfully.
+func (f *follower) confirmedAt() time.Time {
+	n := f.confirmed.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// onConnected and onDisconnected are called by the session's observer.
+func (f *follower) onConnected() {
+	f.connected.Store(true)
+	select {
+	case f.reconnected <- struct{}{}:
+	default:
+	}
+}
+
+func (f *follower) onDisconnected() { f.connected.Store(false) }
+
+// run follows SPDK until ctx ends: wait for a connection, full sync, then
+// follow notifications and refresh requests until a full sync is due again.
+func (f *follower) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		if !f.waitConnected(ctx) {
+			return
+		}
+		f.connected.Store(true)
+		select {
+		case <-f.reconnected: // this connection is the one we sync on
+		default:
+		}
+		f.cursor = notifyCursor{}
+		if _, err := f.cursor.poll(ctx, f.r); err != nil {
+			f.retryLater(ctx, "position in SPDK's notifications", err)
+			continue
+		}
+		if err := f.fullSync(ctx); err != nil {
+			f.retryLater(ctx, "full sync", err)
+			continue
+		}
+		f.follow(ctx)
+	}
+}
+
+// waitConnected waits for the session, failing refresh requests meanwhile
+// so that nobody waits on a follower that cannot read.
+func (f *follower) waitConnected(ctx context.Context) bool {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		err := f.session.WaitConnected(wctx)
+		cancel()
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		f.connected.Store(false)
+		f.failPending(fmt.Errorf("%w: %w", spdkrpc.ErrDisconnected, err))
+	}
+}
+
+func (f *follower) failPending(err error) {
+	for {
+		select {
+		case req := <-f.requests:
+			req.finish(nil, err)
+		default:
+			return
+		}
+	}
+}
+
+// retryLater logs a failed read and pauses briefly, answering requests.
+func (f *follower) retryLater(ctx context.Context, what string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	f.log.Warn("following SPDK: "+what+" failed; retrying", "err", err)
+	t := time.NewTimer(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case req := <-f.requests:
+			req.finish(nil, fmt.Errorf("agent: SPDK state unavailable: %s failed: %w", what, err))
+		}
+	}
+}
+
+// follow polls notifications and serves refresh requests until a full sync
+// is needed (new connection, resync period, a change it cannot apply) or ctx
+// ends.
+func (f *follower) follow(ctx context.Context) {
+	tick := time.NewTicker(f.notifyEach)
+	defer tick.Stop()
+	resync := time.NewTimer(f.resyncEach)
+	defer resync.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.reconnected:
+			f.log.Info("new SPDK connection; full sync")
+			return
+		case <-resync.C:
+			return
+		case req := <-f.requests:
+			if req.full {
+				err := f.fullSync(ctx)
+				req.finish(f.current(), err)
+				resync.Reset(f.resyncEach)
+				continue
+			}
+			snap, err := f.refresh(ctx, req.names)
+			if errors.Is(err, errNeedFullSync) {
+				err = f.fullSync(ctx)
+				snap = f.current()
+			}
+			req.finish(snap, err)
+			if errors.Is(err, spdkrpc.ErrDisconnected) {
+				return
+			}
+		case <-tick.C:
+			evs, err := f.cursor.poll(ctx, f.r)
+			if err != nil {
+				if errors.Is(err, errNeedFullSync) {
+					f.log.Warn("full sync", "err", err)
+					return
+				}
+				if errors.Is(err, spdkrpc.ErrDisconnected) {
+					f.connected.Store(false)
+					return
+				}
+				f.log.Warn("polling SPDK notifications", "err", err)
+				continue
+			}
+			f.confirmed.Store(time.Now().UnixNano())
+			if f.hooks.notifications != nil && len(evs) > 0 {
+				f.hooks.notifications(len(evs))
+			}
+			names := touchedBdevs(evs)
+			if len(names) == 0 {
+				continue
+			}
+			if _, err := f.refresh(ctx, names); err != nil {
+				if !errors.Is(err, errNeedFullSync) {
+					f.log.Warn("refreshing after notifications", "bdevs", names, "err", err)
+				}
+				return
+			}
+		}
+	}
+}
+
+// publish stores a new snapshot whose graph was built with generation
+// f.gen+1.
+func (f *follower) publish(s *Snapshot) {
+	f.gen++
+	s.Gen = f.gen
+	f.snap.Store(s)
+	f.confirmed.Store(s.ReadAt.UnixNano())
+}

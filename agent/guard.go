@@ -1,0 +1,270 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/lvolgraph"
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
+)
+
+// guardKind is a kind of call the guard checks before SPDK sees it.
+type guardKind int
+
+const (
+	guardDeleteLvol guardKind = iota + 1
+	guardDeleteLvstore
+	guardDeleteBdev
+	guardEsnapParent // clone_bdev and set_parent_bdev
+	guardRenameLvol
+	guardRenameLvstore
+)
+
+// Rules the guard itself applies (the graph rules come from lvolgraph).
+const (
+	ruleGraphIncomplete  = "graph-incomplete"
+	ruleGraphStale       = "graph-stale"
+	ruleClaimedEsnapBase = "esnap-parent-claimed"
+	ruleRenameReadOnly   = "rename-read-only"
+	ruleNameTooLong      = "name-too-long"
+	ruleInvalidParams    = "invalid-params"
+)
+
+// maxNameBytes is SPDK's limit for lvol and lvstore names, which renames
+// do not check (they cut the name silently, possibly inside a character).
+const maxNameBytes = 63
+
+// guardFor returns how method is guarded, if it is.
+func guardFor(method string) (guardKind, bool) {
+	switch method {
+	case "bdev_lvol_delete":
+		return guardDeleteLvol, true
+	case "bdev_lvol_delete_lvstore":
+		return guardDeleteLvstore, true
+	case "bdev_lvol_clone_bdev", "bdev_lvol_set_parent_bdev":
+		return guardEsnapParent, true
+	case "bdev_lvol_rename":
+		return guardRenameLvol, true
+	case "bdev_lvol_rename_lvstore":
+		return guardRenameLvstore, true
+	}
+	if strings.HasPrefix(method, "bdev_") && strings.HasSuffix(method, "_delete") {
+		return guardDeleteBdev, true
+	}
+	return 0, false
+}
+
+// guardParams are the members of guarded calls the guard reads. Decoding is
+// lenient here: SPDK itself rejects unknown keys.
+type guardParams struct {
+	Name       string `json:"name"`
+	UUID       string `json:"uuid"`
+	LvsName    string `json:"lvs_name"`
+	Bdev       string `json:"bdev"`
+	CloneName  string `json:"clone_name"`
+	LvolName   string `json:"lvol_name"`
+	ParentName string `json:"parent_name"`
+	OldName    string `json:"old_name"`
+	NewName    string `json:"new_name"`
+}
+
+// target is what a guarded call acts on, for messages and fresh reads.
+func (p guardParams) target(k guardKind) string {
+	switch k {
+	case guardDeleteLvstore:
+		if p.UUID != "" {
+			return p.UUID
+		}
+		return p.LvsName
+	case guardEsnapParent:
+		if p.Bdev != "" {
+			return p.Bdev
+		}
+		return p.ParentName
+	case guardRenameLvol, guardRenameLvstore:
+		return p.OldName
+	}
+	return p.Name
+}
+
+// guarded checks a destructive call against a fresh read, forwards it when
+// allowed and records both in the audit log. Calls on one lvstore are
+// serialized, from the check until the refresh after the call.
+func (a *Agent) guarded(ctx context.Context, req *spdkserver.Request, k guardKind) (any, error) {
+	rec := a.audit.newRecord(req.Peer, req.Method, req.Params)
+	rec.Stage = "decision"
+	var p guardParams
+	if len(req.Params) > 0 {
+		if err := json.Unmarshal(req.Params, &p); err != nil {
+			e := invalidParams(req.Method, err)
+			rec.Decision, rec.Rule, rec.Reason = decisionRefused, ruleInvalidParams, e.Message
+			return nil, a.auditOrFail(rec, e)
+		}
+	}
+	target := p.target(k)
+	unlock, err := a.locks.lock(ctx, a.lockKey(k, target))
+	if err != nil {
+		return nil, errSPDKUnavailable(req.Method, err)
+	}
+	defer unlock()
+
+	facts, allowed := a.decide(ctx, req.Method, k, p)
+	if !allowed {
+		e := refusal(facts)
+		rec.Decision, rec.Rule, rec.Reason = decisionRefused, facts.Rule, facts.Reason
+		if a.metrics != nil {
+			a.metrics.guardDecision(req.Method, facts.Rule, false)
+		}
+		return nil, a.auditOrFail(rec, e)
+	}
+	rec.Decision = decisionAllowed
+	if err := a.audit.write(rec); err != nil {
+		return nil, errSPDKUnavailable(req.Method, err)
+	}
+	if a.metrics != nil {
+		a.metrics.guardDecision(req.Method, "", true)
+	}
+	touched := a.touchedBy(req.Method, req.Params)
+	res, callErr := a.forward(ctx, req.Method, req.Params)
+	a.refreshAfter(ctx, req.Method, touched, res)
+	rec.Stage, rec.Decision = "result", ""
+	if callErr != nil {
+		rec.Error = callErr.Error()
+	} else {
+		rec.Result = string(res)
+	}
+	if err := a.audit.write(rec); err != nil {
+		a.log.Error("audit", "err", err)
+	}
+	if callErr != nil {
+		return nil, callErr
+	}
+	return res, nil
+}
+
+// auditOrFail writes a refusal to the audit log and returns the refusal.
+func (a *Agent) auditOrFail(rec auditRecord, refused *spdkrpc.Error) error {
+	if err := a.audit.write(rec); err != nil {
+		a.log.Error("audit", "err", err)
+	}
+	return refused
+}
+
+// decide returns whether the call may go to SPDK, and the facts when not.
+func (a *Agent) decide(ctx context.Context, method string, k guardKind, p guardParams) (refusalFacts, bool) {
+	target := p.target(k)
+	deny := func(rule, reason string, deps []string) (refusalFacts, bool) {
+		return refusalFacts{Rule: rule, Method: method, Target: target, Reason: reason, Dependents: deps}, false
+	}
+	// Checks that need no read of SPDK.
+	switch k {
+	case guardRenameLvol, guardRenameLvstore:
+		if len(p.NewName) > maxNameBytes {
+			return deny(ruleNameTooLong, fmt.Sprintf("the new name is %d bytes; SPDK allows %d and a rename would cut it silently", len(p.NewName), maxNameBytes), nil)
+		}
+	}
+	snap, facts, ok := a.freshSnapshot(ctx, method, target, k)
+	if !ok {
+		return facts, false
+	}
+	g := snap.Graph
+	switch k {
+	case guardDeleteLvol:
+		if d, found := checkDeleteLvol(g, target); found && !d.Allowed {
+			return deny(d.Rule, d.Reason, d.Dependents)
+		}
+	case guardDeleteLvstore:
+		if d, found := checkDeleteLvstore(g, target); found && !d.Allowed {
+			return deny(d.Rule, d.Reason, d.Dependents)
+		}
+	case guardDeleteBdev:
+		if d, found := checkDeleteBdev(g, target); found && !d.Allowed {
+			return deny(d.Rule, d.Reason, d.Dependents)
+		}
+	case guardEsnapParent:
+		if reason, claimed := claimedBase(g, target); claimed {
+			return deny(ruleClaimedEsnapBase, reason, nil)
+		}
+	case guardRenameLvol:
+		if l, found := g.Lvol(lvolgraph.ParseRef(target)); found {
+			if l.Snapshot {
+				return deny(ruleRenameReadOnly, "it is a snapshot, which is read-only: SPDK would change the bdev alias and then fail, leaving the rename half done", nil)
+			}
+			if a.isMarkedReadOnly(l.UUID) {
+				return deny(ruleRenameReadOnly, "it was set read-only: SPDK would change the bdev alias and then fail, leaving the rename half done", nil)
+			}
+		}
+	}
+	return refusalFacts{}, true
+}
+
+// freshSnapshot reads the objects the call involves from SPDK and returns
+// the snapshot holding that read, or the refusal when the graph cannot be
+// trusted for destructive decisions.
+func (a *Agent) freshSnapshot(ctx context.Context, method, target string, k guardKind) (*Snapshot, refusalFacts, bool) {
+	deny := func(rule, reason string) (*Snapshot, refusalFacts, bool) {
+		return nil, refusalFacts{Rule: rule, Method: method, Target: target, Reason: reason}, false
+	}
+	snap := a.follower.current()
+	if snap == nil || !snap.Synced {
+		return deny(ruleGraphIncomplete, "the agent has not read SPDK's state since it connected")
+	}
+	if !snap.Complete() {
+		return deny(ruleGraphIncomplete, "expected lvstores are missing: "+strings.Join(snap.Missing, ", "))
+	}
+	if age := time.Since(a.follower.confirmedAt()); age > a.cfg.MaxGraphAge {
+		return deny(ruleGraphStale, fmt.Sprintf("SPDK's state was last read %v ago (limit %v)", age.Round(time.Millisecond), a.cfg.MaxGraphAge))
+	}
+	rctx, cancel := context.WithTimeout(ctx, a.cfg.MaxGraphAge)
+	defer cancel()
+	fresh, err := a.follower.request(rctx, []string{target}, k == guardDeleteLvstore || k == guardRenameLvstore)
+	if err != nil {
+		return deny(ruleGraphStale, "could not read the objects involved from SPDK: "+err.Error())
+	}
+	if !fresh.Complete() {
+		return deny(ruleGraphIncomplete, "expected lvstores are missing: "+strings.Join(fresh.Missing, ", "))
+	}
+	return fresh, refusalFacts{}, true
+}
+
+// claimedBase reports why a bdev must not become an external snapshot
+// parent: it is claimed (an lvstore's base, typically), and SPDK would
+// accept the call and crash at the next reopen.
+func claimedBase(g *lvolgraph.Graph, name string) (string, bool) {
+	if lvs, ok := g.LvstoreOnBdev(spdkrpc.BdevName(name)); ok {
+		return fmt.Sprintf("bdev %s is the base bdev of lvstore %s (%s); SPDK would accept it and crash at the next reopen", name, lvs.Name, lvs.UUID), true
+	}
+	b, ok := g.Bdev(spdkrpc.BdevName(name))
+	if !ok {
+		b, ok = g.BdevByUUID(spdkrpc.BdevUUID(name))
+	}
+	if ok && b.Claimed {
+		return fmt.Sprintf("bdev %s is claimed by another module; SPDK would accept it and crash at the next reopen", name), true
+	}
+	return "", false
+}
+
+// lockKey is the serialization key of a destructive call: its lvstore when
+// the graph knows it, else one key for the whole node.
+func (a *Agent) lockKey(k guardKind, target string) string {
+	snap := a.follower.current()
+	if snap == nil || snap.Graph == nil {
+		return "node"
+	}
+	g := snap.Graph
+	switch k {
+	case guardDeleteLvstore, guardRenameLvstore:
+		if l, ok := g.Lvstore(lvolgraph.ParseRef(target)); ok {
+			return "lvs:" + string(l.UUID)
+		}
+	case guardDeleteLvol, guardRenameLvol:
+		if l, ok := g.Lvol(lvolgraph.ParseRef(target)); ok {
+			return "lvs:" + string(l.LvstoreUUID)
+		}
+	}
+	return "node"
+}

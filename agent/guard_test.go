@@ -1,0 +1,104 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
+)
+
+func TestGuard_refusals(t *testing.T) {
+	n := startNode(t, nodeOpts{allowSelf: true})
+	ctx := context.Background()
+	long := strings.Repeat("x", 64)
+	tests := []struct {
+		name   string
+		method string
+		params json.RawMessage
+		rule   string
+		alive  string // an lvol that must still exist afterwards
+	}{
+		{"backing image shared by two volumes", "bdev_lvol_delete", params("name", n.demo.SharedImage), "backing-image", n.demo.SharedImage},
+		{"backing image with a single clone", "bdev_lvol_delete", params("name", n.demo.SingleCloneImage), "backing-image", n.demo.SingleCloneImage},
+		{"snapshot with a clone", "bdev_lvol_delete", params("name", "lvs-malloc/r-1-snap-daily1"), "has-dependents", "lvs-malloc/r-1-snap-daily1"},
+		{"lvstore holding lvols", "bdev_lvol_delete_lvstore", params("lvs_name", spdksim.DemoAioLvstore), "lvstore-not-empty", n.demo.Orphan},
+		{"lvstore base bdev", "bdev_malloc_delete", params("name", spdksim.DemoMallocBdev), "lvstore-base", n.demo.Expired},
+		{"base of an esnap clone", "bdev_malloc_delete", params("name", spdksim.DemoExternalImage), "backing-image", "lvs-aio/r-30"},
+		{"esnap clone onto a claimed bdev", "bdev_lvol_clone_bdev", params("bdev", spdksim.DemoMallocBdev, "lvs_name", spdksim.DemoAioLvstore, "clone_name", "bad"), ruleClaimedEsnapBase, ""},
+		{"set_parent_bdev onto a claimed bdev", "bdev_lvol_set_parent_bdev", params("lvol_name", n.demo.Orphan, "parent_name", spdksim.DemoAioBdev), ruleClaimedEsnapBase, ""},
+		{"rename of a snapshot", "bdev_lvol_rename", params("old_name", "lvs-aio/r-40-snap-s1", "new_name", "x"), ruleRenameReadOnly, "lvs-aio/r-40-snap-s1"},
+		{"rename to 64 bytes", "bdev_lvol_rename", params("old_name", n.demo.Orphan, "new_name", long), ruleNameTooLong, n.demo.Orphan},
+		{"lvstore rename to 64 bytes", "bdev_lvol_rename_lvstore", params("old_name", spdksim.DemoAioLvstore, "new_name", long), ruleNameTooLong, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := n.via.CallRaw(ctx, tt.method, tt.params)
+			f := refusedWith(t, err, tt.rule)
+			if f.Method != tt.method {
+				t.Errorf("refusal names method %q, want %q", f.Method, tt.method)
+			}
+			if tt.alive != "" && !n.lvolExists(t, tt.alive) {
+				t.Errorf("%s was deleted", tt.alive)
+			}
+		})
+	}
+	// Every refusal is in the audit log.
+	b, err := os.ReadFile(n.cfg.statePath(auditFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(b), `"decision":"refused"`); got < len(tests) {
+		t.Errorf("audit log has %d refusals, want at least %d", got, len(tests))
+	}
+}
+
+func TestGuard_allowsWhatIsSafe(t *testing.T) {
+	n := startNode(t, nodeOpts{allowSelf: true})
+	ctx := context.Background()
+	if _, err := n.via.CallRaw(ctx, "bdev_lvol_delete", params("name", n.demo.Orphan)); err != nil {
+		t.Fatalf("deleting the orphan: %v", err)
+	}
+	if n.lvolExists(t, n.demo.Orphan) {
+		t.Fatal("orphan still exists")
+	}
+	// The agent's graph saw the delete before the reply.
+	var ls []LvolInfo
+	if err := n.via.Call(ctx, "agent_get_lvols", map[string]string{"lvstore": spdksim.DemoAioLvstore}, &ls); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range ls {
+		if string(l.Alias) == n.demo.Orphan {
+			t.Fatal("graph still lists the deleted orphan")
+		}
+	}
+	// SPDK's own errors come back unchanged.
+	_, err := n.via.CallRaw(ctx, "bdev_lvol_delete", params("name", "lvs-aio/nope"))
+	var se *spdkrpc.Error
+	if !errors.As(err, &se) || se.Code != -19 || se.Message != "No such device" {
+		t.Fatalf("delete of a missing lvol = %v, want SPDK's -19 No such device", err)
+	}
+}
+
+func TestAuthz_peerNotAllowed(t *testing.T) {
+	n := startNode(t, nodeOpts{}) // own uid not on the list (unless root)
+	if n.cfg.AllowUIDs[0] == 0 && len(n.cfg.AllowUIDs) == 1 && os.Getuid() == 0 {
+		t.Skip("running as root: the real SO_PEERCRED path cannot be refused")
+	}
+	ctx := context.Background()
+	_, err := n.via.CallRaw(ctx, "bdev_lvol_delete", params("name", n.demo.Orphan))
+	refusedWith(t, err, ruleCallerNotAllowed)
+	_, err = n.via.CallRaw(ctx, "bdev_lvol_create", params("lvs_name", "lvs-aio", "lvol_name", "x"))
+	refusedWith(t, err, ruleCallerNotAllowed)
+	// Reads stay open.
+	if _, err := n.via.CallRaw(ctx, "bdev_get_bdevs", nil); err != nil {
+		t.Fatalf("read refused: %v", err)
+	}
+	if !n.lvolExists(t, n.demo.Orphan) {
+		t.Fatal("refused delete went through")
+	}
+}

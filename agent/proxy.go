@@ -1,0 +1,168 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
+)
+
+// ServeRPC answers one request on the agent's socket (spdkserver.Handler):
+// agent_* methods here, everything else forwarded to SPDK, destructive
+// calls through the guard. Each request runs on its own goroutine, so a slow
+// call never holds up the caller's later requests, and replies go out in
+// completion order as SPDK's do.
+func (a *Agent) ServeRPC(ctx context.Context, req *spdkserver.Request, reply spdkserver.ReplyFunc) {
+	if !a.beginCall() {
+		reply(nil, &spdkrpc.Error{Code: spdkrpc.CodeInternalError, Message: "spdk-agent: shutting down"})
+		return
+	}
+	// The call outlives the caller's connection: a delete SPDK has started
+	// is finished, refreshed and audited even if the caller hangs up.
+	cctx := context.WithoutCancel(ctx)
+	go func() {
+		defer a.endCall()
+		res, err := a.handle(cctx, req)
+		reply(res, err)
+	}()
+}
+
+// beginCall registers an in-flight call; false once shutdown has begun.
+func (a *Agent) beginCall() bool {
+	a.callMu.Lock()
+	defer a.callMu.Unlock()
+	if a.closing {
+		return false
+	}
+	a.calls.Add(1)
+	return true
+}
+
+func (a *Agent) endCall() { a.calls.Done() }
+
+// drainCalls waits for in-flight calls, at most until ctx ends.
+func (a *Agent) drainCalls(ctx context.Context) error {
+	a.callMu.Lock()
+	a.closing = true
+	a.callMu.Unlock()
+	done := make(chan struct{})
+	go func() { a.calls.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// handle routes one request and returns its result or error.
+func (a *Agent) handle(ctx context.Context, req *spdkserver.Request) (any, error) {
+	m := req.Method
+	if strings.HasPrefix(m, "agent_") {
+		return a.serveAgentMethod(ctx, req)
+	}
+	if m == "rpc_get_methods" {
+		return a.rpcGetMethods(ctx, req.Params)
+	}
+	readOnly := isReadOnly(m)
+	if !readOnly {
+		if e := a.allow.checkCaller(req.Peer, m); e != nil {
+			a.auditRefusal(req, e)
+			return nil, e
+		}
+	}
+	if g, ok := guardFor(m); ok {
+		return a.guarded(ctx, req, g)
+	}
+	touched := a.touchedBy(m, req.Params)
+	res, err := a.forward(ctx, m, req.Params)
+	if !readOnly {
+		a.refreshAfter(ctx, m, touched, res)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// forward sends one call to SPDK through the pool. SPDK's own error objects
+// are returned unchanged; the client's local refusals are given SPDK's shape.
+func (a *Agent) forward(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	if a.cfg.CallTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.cfg.CallTimeout)
+		defer cancel()
+	}
+	res, err := a.pool.CallRaw(ctx, method, params)
+	if err == nil {
+		return res, nil
+	}
+	return nil, spdkShaped(method, err)
+}
+
+// spdkShaped returns SPDK's error object when err carries one, and an error
+// in SPDK's shape for failures that happened before or after SPDK.
+func spdkShaped(method string, err error) error {
+	var se *spdkrpc.Error
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, spdkrpc.ErrMethodNotFound):
+		return &spdkrpc.Error{Code: spdkrpc.CodeMethodNotFound, Message: "Method not found"}
+	case errors.Is(err, spdkrpc.ErrRequestTooLarge):
+		return &spdkrpc.Error{Code: spdkrpc.CodeInvalidRequest, Message: "spdk-agent: " + err.Error()}
+	}
+	return errSPDKUnavailable(method, err)
+}
+
+// agentMethodNames lists the methods the agent answers itself.
+func agentMethodNames() []string {
+	names := make([]string, 0, len(agentMethods))
+	for n := range agentMethods {
+		names = append(names, n)
+	}
+	return names
+}
+
+// rpcGetMethods answers rpc_get_methods with SPDK's list plus the agent's own
+// methods, so that clients checking the list can call agent_* methods. When
+// SPDK is unreachable it answers with an error rather than a short list: a
+// client that cached the agent's methods alone would refuse every SPDK
+// method on that connection, while an error makes it assume all exist.
+func (a *Agent) rpcGetMethods(ctx context.Context, params json.RawMessage) (any, error) {
+	names := agentMethodNames()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	res, err := a.forward(ctx, "rpc_get_methods", params)
+	if err != nil {
+		return nil, err
+	}
+	var spdk []string
+	if json.Unmarshal(res, &spdk) != nil {
+		return res, nil
+	}
+	return sortedUnique(append(spdk, names...)), nil
+}
+
+// auditRefusal records a refused mutating call.
+func (a *Agent) auditRefusal(req *spdkserver.Request, e *spdkrpc.Error) {
+	rec := a.audit.newRecord(req.Peer, req.Method, req.Params)
+	rec.Stage, rec.Decision = "decision", decisionRefused
+	if f, ok := refusalOf(e); ok {
+		rec.Rule, rec.Reason = f.Rule, f.Reason
+	}
+	if err := a.audit.write(rec); err != nil {
+		a.log.Error("audit", "err", err)
+	}
+}
+
+// sortedUnique sorts names and drops duplicates.
+func sortedUnique(names []string) []string {
+	slices.Sort(names)
+	return slices.Compact(names)
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/agent"
+)
+
+func init() {
+	register(&command{name: "run", summary: "run the agent beside spdk_tgt", run: runAgent})
+}
+
+// Default paths; every one is a flag with an SPDK_AGENT_* fallback.
+const (
+	defaultSPDKSocket   = "/var/tmp/spdk.sock"
+	defaultRPCSocket    = "/run/spdk-agent/rpc.sock"
+	defaultHealthSocket = "/run/spdk-agent/health.sock"
+	defaultStateDir     = "/var/lib/spdk-agent"
+)
+
+// listFlag is a repeatable flag whose default comes from a comma-separated
+// environment variable.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	if v == "" {
+		return fmt.Errorf("empty value")
+	}
+	*l = append(*l, v)
+	return nil
+}
+
+func envList(key string) listFlag {
+	var out listFlag
+	for _, v := range strings.Split(os.Getenv(key), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if v := os.Getenv(key); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// ids parses numeric uids or gids.
+func ids(flagName string, vals []string) ([]uint32, error) {
+	var out []uint32
+	for _, v := range vals {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --%s %q is not a numeric id", errUsage, flagName, v)
+		}
+		out = append(out, uint32(n))
+	}
+	return out, nil
+}
+
+func newLogger(format string, level slog.Level) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format %q: want text or json", errUsage, format)
+}
+
+func runAgent(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var cfg agent.Config
+	fs.StringVar(&cfg.SPDKSocket, "spdk-socket", envDefault("SPDK_AGENT_SPDK_SOCKET", defaultSPDKSocket), "spdk_tgt's JSON-RPC socket (SPDK_AGENT_SPDK_SOCKET)")
+	fs.StringVar(&cfg.RPCSocket, "rpc-socket", envDefault("SPDK_AGENT_RPC_SOCKET", defaultRPCSocket), "the agent's SPDK-compatible socket (SPDK_AGENT_RPC_SOCKET)")
+	fs.StringVar(&cfg.HealthSocket, "health-socket", envDefault("SPDK_AGENT_HEALTH_SOCKET", defaultHealthSocket), "health and metrics socket; empty disables (SPDK_AGENT_HEALTH_SOCKET)")
+	fs.StringVar(&cfg.StateDir, "state-dir", envDefault("SPDK_AGENT_STATE_DIR", defaultStateDir), "state directory: seen lvstores, audit log (SPDK_AGENT_STATE_DIR)")
+	fs.StringVar(&cfg.MetricsAddress, "metrics-address", envDefault("SPDK_AGENT_METRICS_ADDRESS", ""), "optional TCP address for /metrics (SPDK_AGENT_METRICS_ADDRESS)")
+	fs.DurationVar(&cfg.ResyncInterval, "resync-interval", envDuration("SPDK_AGENT_RESYNC_INTERVAL", 5*time.Minute), "period of full syncs (SPDK_AGENT_RESYNC_INTERVAL)")
+	fs.DurationVar(&cfg.NotifyInterval, "notify-interval", envDuration("SPDK_AGENT_NOTIFY_INTERVAL", 50*time.Millisecond), "period of notification polls (SPDK_AGENT_NOTIFY_INTERVAL)")
+	fs.DurationVar(&cfg.MaxGraphAge, "max-graph-age", envDuration("SPDK_AGENT_MAX_GRAPH_AGE", 30*time.Second), "older graphs are stale for destructive decisions (SPDK_AGENT_MAX_GRAPH_AGE)")
+	expect := envList("SPDK_AGENT_EXPECT_LVSTORE")
+	fs.Var(&expect, "expect-lvstore", "lvstore (name or UUID) that must be present; repeatable (SPDK_AGENT_EXPECT_LVSTORE, comma-separated)")
+	uids, gids := envList("SPDK_AGENT_ALLOW_UID"), envList("SPDK_AGENT_ALLOW_GID")
+	fs.Var(&uids, "allow-uid", "uid allowed to call mutating methods; repeatable (default 0; SPDK_AGENT_ALLOW_UID)")
+	fs.Var(&gids, "allow-gid", "gid allowed to call mutating methods; repeatable (SPDK_AGENT_ALLOW_GID)")
+	logFormat := fs.String("log-format", envDefault("SPDK_AGENT_LOG_FORMAT", "text"), "log format: text or json (SPDK_AGENT_LOG_FORMAT)")
+	debug := fs.Bool("debug", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	log, err := newLogger(*logFormat, level)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	cfg.ExpectLvstores = expect
+	if cfg.AllowUIDs, err = ids("allow-uid", uids); err != nil {
+		return err
+	}
+	if cfg.AllowGIDs, err = ids("allow-gid", gids); err != nil {
+		return err
+	}
+	for _, p := range []string{cfg.RPCSocket, cfg.HealthSocket} {
+		if p != "" {
+			if err := os.MkdirAll(dirOf(p), 0o755); err != nil {
+				return err
+			}
+		}
+	}
+	a, err := agent.New(cfg)
+	if errors.Is(err, agent.ErrConfig) {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+func dirOf(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i > 0 {
+		return p[:i]
+	}
+	return "."
+}
