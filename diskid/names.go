@@ -34,7 +34,7 @@ const DefaultNameHashLen = 16
 //
 // Four digits are unsafe even in a small cluster; eight are fine for one
 // cluster; sixteen (the default) are fine for any fleet. hexLen is clamped
-// to [8, 64].
+// to [8, 64]; the checksum's hex case does not matter.
 func ComponentName(kind, checksum string, disk DiskUUID, hexLen int) string {
 	hexLen = min(max(hexLen, 8), sha256.Size*2)
 	h := sha256.New()
