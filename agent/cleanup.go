@@ -116,14 +116,13 @@ func (a *Agent) applyCleanup(ctx context.Context, req *spdkserver.Request) (any,
 	}
 	rec := a.audit.newRecord(req.Peer, req.Method, req.Params)
 	rec.Stage = "decision"
-	snap, facts, ok := a.freshSnapshot(ctx, req.Method, p.Lvstore, guardDeleteLvstore)
-	if !ok {
-		rec.Decision, rec.Rule, rec.Reason = decisionRefused, facts.Rule, facts.Reason
-		return nil, a.auditOrFail(rec, refusal(facts))
-	}
-	pl, err := plan(snap.Graph, req.Method, p)
+	pl, facts, err := a.freshPlan(ctx, req.Method, p)
 	if err != nil {
 		return nil, err
+	}
+	if facts.Rule != "" {
+		rec.Decision, rec.Rule, rec.Reason = decisionRefused, facts.Rule, facts.Reason
+		return nil, a.auditOrFail(rec, refusal(facts))
 	}
 	rec.Decision = decisionAllowed
 	rec.Reason = fmt.Sprintf("plan of generation %d: %d to delete, %d protected", pl.Generation, len(pl.Delete), len(pl.Refused))
@@ -145,6 +144,23 @@ func (a *Agent) applyCleanup(ctx context.Context, req *spdkserver.Request) (any,
 		}
 	}
 	return rep, nil
+}
+
+// freshPlan plans against a full fresh read taken under the lvstore's lock,
+// so that the listings are not read halfway through a destructive call of
+// another caller (which would show a transient anomaly and refuse all).
+func (a *Agent) freshPlan(ctx context.Context, method string, p cleanupParams) (lvolgraph.Plan, refusalFacts, error) {
+	unlock, err := a.locks.lock(ctx, a.lockKey(guardDeleteLvstore, p.Lvstore))
+	if err != nil {
+		return lvolgraph.Plan{}, refusalFacts{}, errSPDKUnavailable(method, err)
+	}
+	defer unlock()
+	snap, facts, ok := a.freshSnapshot(ctx, method, p.Lvstore, guardDeleteLvstore)
+	if !ok {
+		return lvolgraph.Plan{}, facts, nil
+	}
+	pl, err := plan(snap.Graph, method, p)
+	return pl, refusalFacts{}, err
 }
 
 // applyStep takes one step under the lvstore's lock. It returns the

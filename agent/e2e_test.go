@@ -163,3 +163,23 @@ func params(kv ...string) json.RawMessage {
 	b, _ := json.Marshal(m)
 	return b
 }
+
+func osGetuid() int { return os.Getuid() }
+
+// readAudit returns the records of the agent's audit log.
+func readAudit(t testing.TB, n *node) []auditRecord {
+	t.Helper()
+	b, err := os.ReadFile(n.cfg.statePath(auditFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []auditRecord
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r auditRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -224,6 +224,11 @@ func (a *Agent) getGraph(_ context.Context, req *spdkserver.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
+	return graphReply(snap, only), nil
+}
+
+// graphReply describes snap, limited to one lvstore unless only is nil.
+func graphReply(snap *Snapshot, only *lvolgraph.Lvstore) GraphReply {
 	g := snap.Graph
 	bdevs := g.Bdevs()
 	if bdevs == nil {
@@ -238,7 +243,7 @@ func (a *Agent) getGraph(_ context.Context, req *spdkserver.Request) (any, error
 		Lvols:      lvolInfos(g, only),
 		Bdevs:      bdevs,
 		Anomalies:  g.Anomalies(),
-	}, nil
+	}
 }
 
 // forgetLvstore retires a remembered lvstore for good, so that its absence

@@ -166,8 +166,12 @@ func RenderDOT(w io.Writer, g GraphReply) {
 		}
 		fmt.Fprintln(w, "  }")
 	}
+	// Bdevs are named by name: an aio bdev's UUID derives from its file's
+	// path, which says nothing to a reader.
+	bdevName := map[spdkrpc.BdevUUID]spdkrpc.BdevName{}
 	for _, b := range g.Bdevs {
-		fmt.Fprintf(w, "  %q [label=%q, shape=cylinder];\n", "bdev:"+string(b.UUID), "bdev "+string(b.Name))
+		bdevName[b.UUID] = b.Name
+		fmt.Fprintf(w, "  %q [label=%q, shape=cylinder];\n", "bdev:"+string(b.Name), "bdev "+string(b.Name))
 	}
 	for _, l := range g.Lvols {
 		if l.Parent == nil {
@@ -176,6 +180,9 @@ func RenderDOT(w io.Writer, g GraphReply) {
 		to := string(l.Parent.UUID)
 		if to == "" {
 			to = "bdev:" + string(l.Parent.Bdev)
+			if name, ok := bdevName[l.Parent.Bdev]; ok {
+				to = "bdev:" + string(name)
+			}
 		}
 		fmt.Fprintf(w, "  %q -> %q;\n", string(l.UUID), to)
 	}

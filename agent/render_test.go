@@ -1,0 +1,85 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// demoFollower builds the simulator's demo node (deterministic UUIDs for a
+// given seed) and returns a follower that has read it in process, the way
+// it reads SPDK.
+func demoFollower(tb testing.TB, seed int64) *follower {
+	tb.Helper()
+	sim := spdksim.New(spdksim.Options{Seed: seed})
+	ctx := context.Background()
+	if _, err := sim.BuildDemoNode(ctx, tb.TempDir()); err != nil {
+		tb.Fatal(err)
+	}
+	seen, err := loadSeen(filepath.Join(tb.TempDir(), seenFileName))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := newFollower(targetSession{sim.Target()}, seen, Config{}.withDefaults())
+	if err := f.fullSync(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+// demoGraph returns the demo node as agent_get_graph would answer.
+func demoGraph(t *testing.T) GraphReply {
+	snap := *demoFollower(t, 7).current()
+	snap.ReadAt = time.Unix(0, 0)
+	return graphReply(&snap, nil)
+}
+
+// targetSession calls a simulated target in process.
+type targetSession struct{ t *spdksim.Target }
+
+func (s targetSession) CallRaw(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	if len(params) == 0 {
+		return s.t.Call(ctx, method, nil)
+	}
+	return s.t.Call(ctx, method, params)
+}
+
+func (targetSession) WaitConnected(context.Context) error { return nil }
+
+func TestRender_golden(t *testing.T) {
+	g := demoGraph(t)
+	for _, tt := range []struct {
+		file   string
+		render func(*bytes.Buffer)
+	}{
+		{"tree.golden", func(b *bytes.Buffer) { RenderTree(b, g) }},
+		{"graph.dot.golden", func(b *bytes.Buffer) { RenderDOT(b, g) }},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			var got bytes.Buffer
+			tt.render(&got)
+			path := filepath.Join("testdata", tt.file)
+			if *update {
+				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", tt.file, got.String(), want)
+			}
+		})
+	}
+}
