@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,9 +41,11 @@ func isAsync(method string) bool {
 //	ctx    answers when the request's context ends, by sending on ctxDone
 type testHandler struct {
 	ctxDone chan error
+	calls   atomic.Int64 // every call, notifications included
 }
 
 func (h *testHandler) ServeRPC(ctx context.Context, req *spdkserver.Request, reply spdkserver.ReplyFunc) {
+	h.calls.Add(1)
 	switch req.Method {
 	case "spdk_get_version":
 		if req.Params != nil {
@@ -154,6 +157,17 @@ func (f *fixture) dial(t testing.TB) *net.UnixConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c.(*net.UnixConn)
+}
+
+// checkServing makes one call on a new connection.
+func (f *fixture) checkServing(t testing.TB) {
+	t.Helper()
+	c := f.dial(t)
+	send(t, c, call(1, "echo"))
+	if got, want := readLine(t, c), `{"jsonrpc":"2.0","id":1,"result":null}`; got != want {
+		t.Errorf("answer %s, want %s", got, want)
+	}
+	c.Close()
 }
 
 // waitFor polls cond for up to five seconds.

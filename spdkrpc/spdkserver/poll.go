@@ -17,7 +17,13 @@ import (
 // the two-periods-per-call cost and the pipelining gain of a real target.
 func (c *conn) handleLoop() {
 	defer c.srv.wg.Done()
-	var tick *time.Timer
+	// A ticker keeps the poller's phase: a tick that runs late does not
+	// push the later ones back, as a timer reset after each round would.
+	var (
+		tick   *time.Ticker
+		tickIv time.Duration
+		tickC  <-chan time.Time
+	)
 	defer func() {
 		if tick != nil {
 			tick.Stop()
@@ -25,21 +31,24 @@ func (c *conn) handleLoop() {
 	}()
 	for {
 		iv := c.srv.pollInterval()
-		if iv <= 0 {
+		switch {
+		case iv <= 0:
 			c.release() // answers held by a poller that was just turned off
 			select {
 			case <-c.input:
 			case <-c.ctx.Done():
 				return
 			}
-		} else {
+		default:
 			if tick == nil {
-				tick = time.NewTimer(iv)
-			} else {
+				tick = time.NewTicker(iv)
+				tickC = tick.C
+			} else if iv != tickIv {
 				tick.Reset(iv)
 			}
+			tickIv = iv
 			select {
-			case <-tick.C:
+			case <-tickC:
 			case <-c.ctx.Done():
 				return
 			}
