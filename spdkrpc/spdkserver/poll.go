@@ -30,12 +30,15 @@ func (c *conn) handleLoop() {
 		}
 	}()
 	for {
+		changed := c.srv.pollChanged()
 		iv := c.srv.pollInterval()
 		switch {
 		case iv <= 0:
 			c.release() // answers held by a poller that was just turned off
 			select {
 			case <-c.input:
+			case <-changed:
+				continue
 			case <-c.ctx.Done():
 				return
 			}
@@ -49,6 +52,8 @@ func (c *conn) handleLoop() {
 			tickIv = iv
 			select {
 			case <-tickC:
+			case <-changed:
+				continue
 			case <-c.ctx.Done():
 				return
 			}

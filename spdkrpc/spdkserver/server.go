@@ -47,11 +47,15 @@ type Options struct {
 // Server serves a Handler with SPDK's framing. Its methods are safe for
 // concurrent use; the settings may change while it serves.
 type Server struct {
-	h      Handler
-	log    *slog.Logger
-	poll   atomic.Int64 // time.Duration
-	async  atomic.Pointer[func(string) bool]
-	faults faults
+	h    Handler
+	log  *slog.Logger
+	poll atomic.Int64 // time.Duration
+	// pollMu protects pollWake, closed and replaced when the interval
+	// changes so that waiting connections apply the new one at once.
+	pollMu   sync.Mutex
+	pollWake chan struct{}
+	async    atomic.Pointer[func(string) bool]
+	faults   faults
 
 	wg sync.WaitGroup // every goroutine of every connection
 
@@ -84,9 +88,24 @@ func New(h Handler, opts Options) *Server {
 // answer before its next request then pays two periods per call (7.8 ms on
 // a real target), and fifty requests written at once take about as long
 // as one.
-func (s *Server) SetPollInterval(d time.Duration) { s.poll.Store(int64(max(d, 0))) }
+func (s *Server) SetPollInterval(d time.Duration) {
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	s.poll.Store(int64(max(d, 0)))
+	if s.pollWake != nil {
+		close(s.pollWake)
+	}
+	s.pollWake = make(chan struct{})
+}
 
 func (s *Server) pollInterval() time.Duration { return time.Duration(s.poll.Load()) }
+
+// pollChanged returns a channel closed at the next SetPollInterval.
+func (s *Server) pollChanged() <-chan struct{} {
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	return s.pollWake
+}
 
 // SetAsync sets which methods complete asynchronously in SPDK (blobstore
 // metadata I/O). An answer of such a method that is ready while the
