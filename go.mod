@@ -2,6 +2,8 @@ module github.com/spdk-agent/spdk-agent
 
 go 1.26.0
 
+require golang.org/x/sys v0.49.0
+
 require (
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/google/uuid v1.6.0
