@@ -100,8 +100,7 @@ func NewMetrics(reg prometheus.Registerer, bi BuildInfo) *Metrics {
 			Help: "Version of the agent binary; always 1.",
 		}, []string{"version", "goversion", "revision"}),
 	}
-	reg.MustRegister(m.rpcDuration, m.rpcErrors, m.reconnects, m.spdkUp, m.spdkInfo,
-		m.notifications, m.syncs, m.guardDecisions, m.cleanupSteps, m.auditRecords, m.buildInfo)
+	reg.MustRegister(m.collectors()...)
 
 	// Series with known label values start at zero so that rate() and
 	// alerts see the first increment, not the second.
@@ -113,6 +112,14 @@ func NewMetrics(reg prometheus.Registerer, bi BuildInfo) *Metrics {
 	}
 	m.buildInfo.WithLabelValues(bi.Version, bi.GoVersion, bi.Revision).Set(1)
 	return m
+}
+
+// collectors lists every metric of m.
+func (m *Metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		m.rpcDuration, m.rpcErrors, m.reconnects, m.spdkUp, m.spdkInfo, m.notifications,
+		m.syncs, m.guardDecisions, m.cleanupSteps, m.auditRecords, m.buildInfo,
+	}
 }
 
 // ObserveRPC records one SPDK call of method that took d. errKind is empty
