@@ -1,6 +1,7 @@
 package health
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,8 @@ var rpcDurationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .
 // decided. The methods are safe for concurrent use. Label values must come
 // from fixed sets (method names the agent knows, rule names, error kinds):
 // never pass a string a client sent, or the series multiply without bound.
+// As a last defence, method names past the first 512 distinct ones are
+// counted as "other".
 type Metrics struct {
 	rpcDuration    *prometheus.HistogramVec
 	rpcErrors      *prometheus.CounterVec
@@ -47,6 +50,40 @@ type Metrics struct {
 	cleanupSteps   *prometheus.CounterVec
 	auditRecords   prometheus.Counter
 	buildInfo      *prometheus.GaugeVec
+
+	methods labelCap // bounds the method label of every metric
+}
+
+// maxMethods bounds the distinct values of the method label. SPDK has a few
+// hundred methods; a caller passing client-supplied names by mistake must
+// not create series without bound.
+const maxMethods = 512
+
+// otherMethod replaces method names past maxMethods.
+const otherMethod = "other"
+
+// labelCap admits up to limit distinct label values, then maps every new
+// value to otherMethod.
+type labelCap struct {
+	limit int
+	mu    sync.Mutex          // protects seen
+	seen  map[string]struct{} // values admitted so far
+}
+
+func (c *labelCap) value(v string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.seen[v]; ok {
+		return v
+	}
+	if len(c.seen) >= c.limit {
+		return otherMethod
+	}
+	if c.seen == nil {
+		c.seen = map[string]struct{}{}
+	}
+	c.seen[v] = struct{}{}
+	return v
 }
 
 // NewMetrics creates the agent's metrics and registers them with reg.
@@ -54,6 +91,7 @@ type Metrics struct {
 // prometheus.MustRegister: that is a programming error.
 func NewMetrics(reg prometheus.Registerer, bi BuildInfo) *Metrics {
 	m := &Metrics{
+		methods: labelCap{limit: maxMethods},
 		rpcDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "spdk", Name: "rpc_duration_seconds",
 			Help:    "Duration of SPDK JSON-RPC calls by method, errors included.",
@@ -126,6 +164,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 // for a success, otherwise a short fixed word ("enodev", "timeout",
 // "disconnected", ...) chosen by the caller.
 func (m *Metrics) ObserveRPC(method string, d time.Duration, errKind string) {
+	method = m.methods.value(method)
 	m.rpcDuration.WithLabelValues(method).Observe(d.Seconds())
 	if errKind != "" {
 		m.rpcErrors.WithLabelValues(method, errKind).Inc()
@@ -155,6 +194,7 @@ func (m *Metrics) GraphSynced(mode string) { m.syncs.WithLabelValues(mode).Inc()
 // GuardDecision counts one guard decision ("allow", "refuse") on method,
 // taken by rule.
 func (m *Metrics) GuardDecision(method, decision, rule string) {
+	method = m.methods.value(method)
 	m.guardDecisions.WithLabelValues(method, decision, rule).Inc()
 }
 

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -176,5 +177,24 @@ func TestMetricNames_matchDocTable(t *testing.T) {
 	close(descs)
 	if len(descs) != len(names) {
 		t.Errorf("collectors declare %d descriptors, MetricNames returns %d names", len(descs), len(names))
+	}
+}
+
+func TestMetrics_methodLabelIsBounded(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry(), BuildInfo{})
+	for i := range maxMethods + 10 {
+		m.ObserveRPC(fmt.Sprintf("method_%d", i), time.Millisecond, "")
+	}
+	m.ObserveRPC("method_0", time.Millisecond, "")
+	m.GuardDecision("bdev_lvol_delete", "refuse", "backing_image")
+	if n := testutil.CollectAndCount(m.rpcDuration); n != maxMethods+1 {
+		t.Errorf("rpc duration series = %d, want %d methods and other", n, maxMethods+1)
+	}
+	if v := testutil.ToFloat64(m.guardDecisions.WithLabelValues("other", "refuse", "backing_image")); v != 1 {
+		t.Errorf("a new method past the limit: other = %v, want 1", v)
+	}
+	h := m.rpcDuration.WithLabelValues("method_0").(prometheus.Histogram)
+	if n := testutil.CollectAndCount(h); n != 1 {
+		t.Errorf("method_0 lost its series")
 	}
 }
