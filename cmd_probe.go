@@ -72,7 +72,7 @@ func runProbe(ctx context.Context, args []string, stdout io.Writer) error {
 	status, body, err := health.Probe(ctx, *socket, path)
 	switch {
 	case errors.Is(err, health.ErrSocketAbsent):
-		return fmt.Errorf("%w: is the agent running, and with --health-socket %s? (set --socket or SPDK_AGENT_HEALTH_SOCKET)", err, *socket)
+		return fmt.Errorf("%w: is the agent running, with this --health-socket? (set --socket or SPDK_AGENT_HEALTH_SOCKET)", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("no answer from %s within %v: %w", *socket, *timeout, err)
 	case err != nil:
