@@ -37,7 +37,7 @@ func testState() NodeState {
 			{Name: "Malloc0", BytesRead: 4096, NumReadOps: 1, BytesWritten: 8192, NumWriteOps: 2,
 				BytesUnmapped: 0, NumUnmapOps: 0, ReadLatencyTicks: 1_000_000, WriteLatencyTicks: 3_000_000_000},
 		}},
-		Disks: &DiskState{ByState: map[string]int{"ok": 3, "regenerated": 1}, Collisions: 1, Regenerations: 2, RegistryUpdatesRejected: 5},
+		Disks: &DiskState{ByState: map[string]int{"ok": 3, "collision": 1}, Collisions: 1, Regenerations: 2, RegistryUpdatesRejected: 5},
 	}
 }
 
@@ -202,8 +202,8 @@ func TestDiskCollector(t *testing.T) {
 	const want = `
 # HELP spdk_agent_disk_identities Disks on the node by identity state.
 # TYPE spdk_agent_disk_identities gauge
+spdk_agent_disk_identities{state="collision"} 1
 spdk_agent_disk_identities{state="ok"} 3
-spdk_agent_disk_identities{state="regenerated"} 1
 # HELP spdk_agent_disk_registry_updates_rejected_total Cluster disk registry updates refused as implausible; the last good registry is kept.
 # TYPE spdk_agent_disk_registry_updates_rejected_total counter
 spdk_agent_disk_registry_updates_rejected_total 5

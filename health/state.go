@@ -105,8 +105,8 @@ type BdevIOStat struct {
 
 // DiskState is the disk identity bookkeeping.
 type DiskState struct {
-	// ByState counts disks by identity state (for example "ok",
-	// "regenerated", "unregistered"); the agent chooses the state names.
+	// ByState counts disks by identity state: diskid's states "ok",
+	// "failed" and "collision". The agent chooses the names.
 	ByState map[string]int `json:"by_state,omitempty"`
 	// Collisions is the number of disks whose short UUID prefix currently
 	// collides with another known disk's.
