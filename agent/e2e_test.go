@@ -30,6 +30,7 @@ type nodeOpts struct {
 	poll      time.Duration // simulator poll period; 0 = off
 	allowSelf bool          // put the test's uid on the allow list
 	noDemo    bool
+	health    bool // serve the health socket
 }
 
 // startNode starts everything and waits until the agent's graph is complete.
@@ -63,6 +64,9 @@ func startNode(t testing.TB, o nodeOpts) *node {
 		NotifyInterval: 10 * time.Millisecond,
 		MaxGraphAge:    5 * time.Second,
 		AllowUIDs:      []uint32{0},
+	}
+	if o.health {
+		n.cfg.HealthSocket = filepath.Join(dir, "health.sock")
 	}
 	if o.allowSelf {
 		n.cfg.AllowUIDs = append(n.cfg.AllowUIDs, uint32(os.Getuid()))

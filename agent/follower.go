@@ -44,6 +44,7 @@ type session interface {
 type followerHooks struct {
 	sync          func(kind string, d time.Duration, err error) // "full" or "targeted"
 	notifications func(n int)
+	beat          func() // once per loop iteration, for livez
 }
 
 // follower owns the SPDK session used to follow SPDK: one goroutine (run)
@@ -116,6 +117,7 @@ func (f *follower) onDisconnected() { f.connected.Store(false) }
 // follow notifications and refresh requests until a full sync is due again.
 func (f *follower) run(ctx context.Context) {
 	for ctx.Err() == nil {
+		f.beat()
 		if !f.waitConnected(ctx) {
 			return
 		}
@@ -150,6 +152,7 @@ func (f *follower) waitConnected(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
+		f.beat()
 		f.connected.Store(false)
 		f.failPending(fmt.Errorf("%w: %w", spdkrpc.ErrDisconnected, err))
 	}
@@ -220,6 +223,7 @@ func (f *follower) follow(ctx context.Context) {
 				return
 			}
 		case <-tick.C:
+			f.beat()
 			evs, err := f.cursor.poll(ctx, f.r)
 			if err != nil {
 				if errors.Is(err, errNeedFullSync) {
@@ -248,6 +252,12 @@ func (f *follower) follow(ctx context.Context) {
 				return
 			}
 		}
+	}
+}
+
+func (f *follower) beat() {
+	if f.hooks.beat != nil {
+		f.hooks.beat()
 	}
 }
 

@@ -1,0 +1,62 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
+)
+
+// get fetches path from the agent's health socket.
+func (n *node) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", n.cfg.HealthSocket)
+	}}}
+	resp, err := c.Get("http://agent" + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestHealth_probesAndMetrics(t *testing.T) {
+	n := startNode(t, nodeOpts{health: true, allowSelf: true})
+	if code, body := n.get(t, "/livez"); code != 200 {
+		t.Errorf("/livez = %d %q", code, body)
+	}
+	if code, body := n.get(t, "/readyz?verbose"); code != 200 || !strings.Contains(body, "[+]graph ok") {
+		t.Errorf("/readyz = %d %q", code, body)
+	}
+	_, err := n.via.CallRaw(context.Background(), "bdev_lvol_delete", params("name", n.demo.SharedImage))
+	refusedWith(t, err, "backing-image")
+	_, metrics := n.get(t, "/metrics")
+	for _, want := range []string{
+		"spdk_agent_graph_complete 1",
+		"spdk_agent_spdk_up 1",
+		`spdk_agent_guard_decisions_total{decision="refuse",method="bdev_lvol_delete",rule="backing-image"} 1`,
+		`spdk_agent_lvstore_lvols{kind="snapshot",lvstore="` + spdksim.DemoMallocLvstore + `"`,
+		`spdk_agent_graph_syncs_total{mode="full"}`,
+		"spdk_agent_audit_records_total",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// SPDK gone: not ready, still live.
+	n.sim.Crash()
+	n.waitFor(t, "disconnected", func(s Status) bool { return !s.SPDK.Connected })
+	if code, body := n.get(t, "/readyz"); code != 503 || !strings.Contains(body, "spdk") {
+		t.Errorf("/readyz with SPDK down = %d %q, want 503 naming spdk", code, body)
+	}
+	if code, _ := n.get(t, "/livez"); code != 200 {
+		t.Errorf("/livez with SPDK down = %d, want 200", code)
+	}
+}
