@@ -116,6 +116,7 @@ func runAgent(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.Logger = log
+	agent.Version = version
 	cfg.ExpectLvstores = expect
 	if cfg.AllowUIDs, err = ids("allow-uid", uids); err != nil {
 		return err
