@@ -125,6 +125,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Warn("shutdown: in-flight calls did not finish in time", "timeout", a.cfg.ShutdownTimeout)
 	}
 	cancel()
+	// Replies of the drained calls are queued on their connections;
+	// spdkserver's Close drops what is not written yet, so let the writers
+	// flush first.
+	time.Sleep(replyFlushGrace)
 	stopServe()
 	_ = a.server.Close()
 	servers.Wait()
@@ -138,6 +142,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	return runErr
 }
+
+// replyFlushGrace is how long shutdown lets queued replies reach their
+// callers before closing the connections.
+const replyFlushGrace = 100 * time.Millisecond
 
 // reconnectAll redials every SPDK connection now: a new socket appeared.
 func (a *Agent) reconnectAll() {

@@ -187,3 +187,5 @@ func readAudit(t testing.TB, n *node) []auditRecord {
 	}
 	return out
 }
+
+func errorsIsNotFound(err error) bool { return errors.Is(err, spdkrpc.ErrNotFound) }

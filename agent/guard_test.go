@@ -102,3 +102,24 @@ func TestAuthz_peerNotAllowed(t *testing.T) {
 		t.Fatal("refused delete went through")
 	}
 }
+
+func TestGuard_renameOfLvolSetReadOnlyThroughAgent(t *testing.T) {
+	n := startNode(t, nodeOpts{allowSelf: true})
+	ctx := context.Background()
+	if _, err := n.via.CallRaw(ctx, "bdev_lvol_set_read_only", params("name", n.demo.Orphan)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := n.via.CallRaw(ctx, "bdev_lvol_rename", params("old_name", n.demo.Orphan, "new_name", "renamed"))
+	refusedWith(t, err, ruleRenameReadOnly)
+	if !n.lvolExists(t, n.demo.Orphan) {
+		t.Fatal("the refused rename happened")
+	}
+	// A writable lvol renames fine, and the graph follows at once.
+	if _, err := n.via.CallRaw(ctx, "bdev_lvol_rename", params("old_name", n.demo.Expired, "new_name", "renamed")); err != nil {
+		t.Fatal(err)
+	}
+	var d LvolDetail
+	if err := n.via.Call(ctx, "agent_get_lvol", map[string]string{"name": "lvs-malloc/renamed"}, &d); err != nil {
+		t.Fatalf("renamed lvol not in the graph: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync/atomic"
+	"time"
 )
 
 // rawCaller is what the agent needs from an SPDK connection: one call with
@@ -27,11 +28,27 @@ func newPool(conns []rawCaller) *pool {
 	return &pool{conns: conns, inflight: make([]atomic.Int64, len(conns))}
 }
 
-// CallRaw forwards one call.
+// connectWait bounds how long a call waits for its connection to come up
+// (at start, or while SPDK restarts) before it fails as disconnected.
+const connectWait = time.Second
+
+// waiter is a connection that can say when it is up.
+type waiter interface {
+	WaitConnected(ctx context.Context) error
+}
+
+// CallRaw forwards one call. A connection that is down is given a moment
+// to come up before the call is sent; a call is never retried once sent,
+// since SPDK may have executed it.
 func (p *pool) CallRaw(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
 	i := p.pick()
 	p.inflight[i].Add(1)
 	defer p.inflight[i].Add(-1)
+	if w, ok := p.conns[i].(waiter); ok {
+		wctx, cancel := context.WithTimeout(ctx, connectWait)
+		_ = w.WaitConnected(wctx) // the call itself reports a connection still down
+		cancel()
+	}
 	return p.conns[i].CallRaw(ctx, method, params)
 }
 
