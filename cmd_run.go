@@ -99,6 +99,11 @@ func runAgent(ctx context.Context, args []string) error {
 	uids, gids := envList("SPDK_AGENT_ALLOW_UID"), envList("SPDK_AGENT_ALLOW_GID")
 	fs.Var(&uids, "allow-uid", "uid allowed to call mutating methods; repeatable (default 0; SPDK_AGENT_ALLOW_UID)")
 	fs.Var(&gids, "allow-gid", "gid allowed to call mutating methods; repeatable (SPDK_AGENT_ALLOW_GID)")
+	disks := envList("SPDK_AGENT_DISKS")
+	fs.Var(&disks, "disk", "filesystem disk whose identity the agent keeps unique; repeatable (SPDK_AGENT_DISKS, comma-separated)")
+	fs.StringVar(&cfg.Registry, "registry", envDefault("SPDK_AGENT_REGISTRY", ""), "cluster registry of disk UUIDs (SPDK_AGENT_REGISTRY)")
+	hostname, _ := os.Hostname()
+	fs.StringVar(&cfg.Node, "node", envDefault("SPDK_AGENT_NODE", hostname), "this node's name in the registry (SPDK_AGENT_NODE)")
 	logFormat := fs.String("log-format", envDefault("SPDK_AGENT_LOG_FORMAT", "text"), "log format: text or json (SPDK_AGENT_LOG_FORMAT)")
 	debug := fs.Bool("debug", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
@@ -118,6 +123,7 @@ func runAgent(ctx context.Context, args []string) error {
 	cfg.Logger = log
 	agent.Version = version
 	cfg.ExpectLvstores = expect
+	cfg.Disks = disks
 	if cfg.AllowUIDs, err = ids("allow-uid", uids); err != nil {
 		return err
 	}

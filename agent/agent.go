@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spdk-agent/spdk-agent/diskid"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
 )
@@ -28,6 +29,7 @@ type Agent struct {
 	metrics  *agentMetrics // nil when metrics are off
 	server   *spdkserver.Server
 	clients  []*spdkrpc.Client
+	disks    *diskid.Manager // nil when no disks are managed
 
 	// readOnly holds the lvols set read-only through the agent.
 	readOnly sync.Map // spdkrpc.LvolUUID -> true
@@ -55,7 +57,13 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	disks, err := newDiskManager(cfg)
+	if err != nil {
+		aud.close()
+		return nil, err
+	}
 	a := &Agent{
+		disks: disks,
 		cfg:   cfg,
 		log:   cfg.Logger,
 		allow: allowList{uids: cfg.AllowUIDs, gids: cfg.AllowGIDs},
@@ -68,6 +76,7 @@ func New(cfg Config) (*Agent, error) {
 	// report the first connection before spdkrpc.New returns.
 	a.follower = newFollower(nil, seen, cfg)
 	a.follower.hooks = a.metrics.followerHooks()
+	a.follower.hooks.lvstores = a.rememberLvstoreDisks
 	obs := &sessionObserver{a: a}
 	followClient := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: obs, Logger: cfg.Logger.With("conn", "follow")})
 	a.clients = append(a.clients, followClient)
@@ -96,6 +105,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { a.follower.run(inner) })
+	if a.disks != nil {
+		wg.Go(func() { a.runDisks(inner) })
+	}
 	w := &socketWatcher{path: a.cfg.SPDKSocket, log: a.log, onCreate: a.reconnectAll, onRemove: a.follower.onDisconnected}
 	wg.Go(func() {
 		if err := w.run(inner); err != nil {

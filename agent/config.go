@@ -54,6 +54,13 @@ type Config struct {
 	// itself has none.
 	CallTimeout time.Duration
 
+	// Disks are filesystem disks (directories) whose identities the agent
+	// keeps unique; Registry is the cluster registry of disk UUIDs (a
+	// mounted ConfigMap) and Node this node's name in it. All optional.
+	Disks    []string
+	Registry string
+	Node     string
+
 	// Logger receives the structured log; nil discards it.
 	Logger *slog.Logger
 }

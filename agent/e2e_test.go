@@ -31,6 +31,7 @@ type nodeOpts struct {
 	allowSelf bool          // put the test's uid on the allow list
 	noDemo    bool
 	health    bool // serve the health socket
+	disk      bool // manage one filesystem disk
 }
 
 // startNode starts everything and waits until the agent's graph is complete.
@@ -67,6 +68,13 @@ func startNode(t testing.TB, o nodeOpts) *node {
 	}
 	if o.health {
 		n.cfg.HealthSocket = filepath.Join(dir, "health.sock")
+	}
+	if o.disk {
+		d := filepath.Join(dir, "disk1")
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		n.cfg.Disks = []string{d}
 	}
 	if o.allowSelf {
 		n.cfg.AllowUIDs = append(n.cfg.AllowUIDs, uint32(os.Getuid()))

@@ -45,6 +45,7 @@ type followerHooks struct {
 	sync          func(kind string, d time.Duration, err error) // "full" or "targeted"
 	notifications func(n int)
 	beat          func() // once per loop iteration, for livez
+	lvstores      func([]spdkrpc.Lvstore) // after each full sync
 }
 
 // follower owns the SPDK session used to follow SPDK: one goroutine (run)

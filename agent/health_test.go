@@ -5,8 +5,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/diskid"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
 )
@@ -58,5 +63,30 @@ func TestHealth_probesAndMetrics(t *testing.T) {
 	}
 	if code, _ := n.get(t, "/livez"); code != 200 {
 		t.Errorf("/livez with SPDK down = %d, want 200", code)
+	}
+}
+
+func TestHealth_diskIdentities(t *testing.T) {
+	n := startNode(t, nodeOpts{health: true})
+	if _, body := n.get(t, "/readyz?verbose"); strings.Contains(body, "disks") {
+		t.Errorf("readyz lists a disks check without disks: %q", body)
+	}
+	d := startNode(t, nodeOpts{health: true, disk: true})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body := d.get(t, "/readyz?verbose")
+		if code == 200 && strings.Contains(body, "[+]disks ok") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz with a managed disk = %d %q", code, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(d.cfg.Disks[0], diskid.IdentityFile)); err != nil {
+		t.Errorf("the managed disk got no identity: %v", err)
+	}
+	if _, m := d.get(t, "/metrics"); !strings.Contains(m, "spdk_agent_disk_identities") {
+		t.Error("/metrics lacks spdk_agent_disk_identities")
 	}
 }

@@ -147,10 +147,10 @@ func (o poolObserver) Disconnected(error) {}
 func (a *Agent) nodeState() health.NodeState {
 	snap := a.follower.current()
 	if snap == nil {
-		return health.NodeState{}
+		return health.NodeState{Disks: a.diskState()}
 	}
 	g := snap.Graph
-	st := health.NodeState{Generation: snap.Gen, Complete: snap.Complete(), SyncedAt: a.follower.confirmedAt()}
+	st := health.NodeState{Generation: snap.Gen, Complete: snap.Complete(), SyncedAt: a.follower.confirmedAt(), Disks: a.diskState()}
 	for _, s := range g.Lvstores() {
 		ls := health.LvstoreState{Name: string(s.Name), UUID: string(s.UUID), TotalBytes: s.TotalBytes, FreeBytes: s.FreeBytes, ClusterSize: s.ClusterSize}
 		for _, l := range g.Lvols(s.UUID) {
@@ -210,9 +210,13 @@ func (a *Agent) startHealth(ctx context.Context, wg *sync.WaitGroup, errc chan<-
 	if a.cfg.HealthSocket == "" && a.cfg.MetricsAddress == "" {
 		return
 	}
+	ready := []health.Check{{Name: "spdk", Run: a.checkSPDK}, {Name: "graph", Run: a.checkGraph}}
+	if a.disks != nil {
+		ready = append(ready, health.Check{Name: "disks", Run: a.checkDisks})
+	}
 	srv := health.NewServer(health.Options{
 		Livez:    []health.Check{a.metrics.beat.Check("follow-loop")},
-		Readyz:   []health.Check{{Name: "spdk", Run: a.checkSPDK}, {Name: "graph", Run: a.checkGraph}},
+		Readyz:   ready,
 		Gatherer: a.metrics.reg,
 		Logger:   a.log,
 	})

@@ -99,6 +99,9 @@ func (f *follower) fullSyncOnce(ctx context.Context) error {
 		// The graph is still right; only the memory of it failed.
 		f.log.Error("remembering seen lvstores", "err", err)
 	}
+	if f.hooks.lvstores != nil {
+		f.hooks.lvstores(st.Lvstores)
+	}
 	snap := &Snapshot{
 		Graph:      g,
 		ReadAt:     readAt,

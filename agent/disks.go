@@ -1,0 +1,84 @@
+package agent
+
+import (
+	"context"
+	"errors"
+
+	"github.com/spdk-agent/spdk-agent/diskid"
+	"github.com/spdk-agent/spdk-agent/health"
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+)
+
+// newDiskManager returns the disk identity manager for cfg, or nil when
+// the agent manages no disks and reads no registry.
+func newDiskManager(cfg Config) (*diskid.Manager, error) {
+	if len(cfg.Disks) == 0 && cfg.Registry == "" {
+		return nil, nil
+	}
+	dc := diskid.DefaultConfig()
+	dc.Node = cfg.Node
+	dc.RegistryPath = cfg.Registry
+	dc.StateDir = cfg.StateDir
+	dc.Logger = cfg.Logger.With("part", "diskid")
+	m, err := diskid.NewManager(dc)
+	if err != nil {
+		return nil, errors.Join(ErrConfig, err)
+	}
+	for _, d := range cfg.Disks {
+		if _, err := m.Add(d); err != nil {
+			return nil, errors.Join(ErrConfig, err)
+		}
+	}
+	return m, nil
+}
+
+// runDisks gives the configured disks an identity when they have none, then
+// follows the registry until ctx ends. Problems are reported by readiness
+// and the disks' conditions, not by stopping the agent.
+func (a *Agent) runDisks(ctx context.Context) {
+	for _, d := range a.cfg.Disks {
+		if _, err := a.disks.Init(ctx, d); err != nil {
+			a.log.Error("disk identity", "disk", d, "err", err)
+		}
+	}
+	if err := a.disks.Run(ctx); err != nil {
+		a.log.Error("disk identities", "err", err)
+	}
+}
+
+// rememberLvstoreDisks tells the disk manager about the lvstores, whose
+// UUIDs are disk identities too (their collisions are reported, not fixed).
+func (a *Agent) rememberLvstoreDisks(lvs []spdkrpc.Lvstore) {
+	if a.disks == nil {
+		return
+	}
+	ds := make([]diskid.LvstoreDisk, 0, len(lvs))
+	for _, l := range lvs {
+		ds = append(ds, diskid.LvstoreDisk{Name: l.Name, UUID: l.UUID})
+	}
+	a.disks.SetLvstores(ds)
+}
+
+func (a *Agent) checkDisks(context.Context) error {
+	if ok, reason := a.disks.Ready(); !ok {
+		return errors.New(reason)
+	}
+	return nil
+}
+
+// diskState is the health package's view of the disk identities.
+func (a *Agent) diskState() *health.DiskState {
+	if a.disks == nil {
+		return nil
+	}
+	st := &health.DiskState{ByState: map[string]int{}}
+	for _, d := range a.disks.Disks() {
+		st.ByState[string(d.State)]++
+		if d.State == diskid.StateCollision {
+			st.Collisions++
+		}
+	}
+	c := a.disks.Counters()
+	st.Regenerations, st.RegistryUpdatesRejected = c.Regenerations, c.RegistryRejected
+	return st
+}
