@@ -44,7 +44,7 @@ type session interface {
 type followerHooks struct {
 	sync          func(kind string, d time.Duration, err error) // "full" or "targeted"
 	notifications func(n int)
-	beat          func() // once per loop iteration, for livez
+	beat          func()                  // once per loop iteration, for livez
 	lvstores      func([]spdkrpc.Lvstore) // after each full sync
 }
 
