@@ -129,7 +129,15 @@ func (a *Agent) guarded(ctx context.Context, req *spdkserver.Request, k guardKin
 		a.metrics.guardDecision(req.Method, "", true)
 	}
 	touched := a.touchedBy(req.Method, req.Params)
+	retire := a.lvstoreDeletedBy(k, target)
 	res, callErr := a.forward(ctx, req.Method, req.Params)
+	if callErr == nil && retire != "" {
+		// Deleted on purpose: its absence must not make the graph
+		// incomplete from now on.
+		if _, err := a.seen.forget(string(retire)); err != nil {
+			a.log.Warn("forgetting a deleted lvstore", "lvstore", retire, "err", err)
+		}
+	}
 	a.refreshAfter(ctx, req.Method, touched, res)
 	rec.Stage, rec.Decision = "result", ""
 	if callErr != nil {
@@ -246,6 +254,19 @@ func claimedBase(g *lvolgraph.Graph, name string) (string, bool) {
 		return fmt.Sprintf("bdev %s is claimed by another module; SPDK would accept it and crash at the next reopen", name), true
 	}
 	return "", false
+}
+
+// lvstoreDeletedBy returns the UUID of the lvstore a delete_lvstore call
+// names, resolved before the call.
+func (a *Agent) lvstoreDeletedBy(k guardKind, target string) spdkrpc.LvstoreUUID {
+	snap := a.follower.current()
+	if k != guardDeleteLvstore || snap == nil || snap.Graph == nil {
+		return ""
+	}
+	if l, ok := snap.Graph.Lvstore(lvolgraph.ParseRef(target)); ok {
+		return l.UUID
+	}
+	return ""
 }
 
 // lockKey is the serialization key of a destructive call: its lvstore when

@@ -123,3 +123,22 @@ func TestGuard_renameOfLvolSetReadOnlyThroughAgent(t *testing.T) {
 		t.Fatalf("renamed lvol not in the graph: %v", err)
 	}
 }
+
+func TestGuard_deletedLvstoreIsNotMissing(t *testing.T) {
+	n := startNode(t, nodeOpts{allowSelf: true})
+	ctx := context.Background()
+	if err := n.via.Call(ctx, "bdev_malloc_create", map[string]any{"name": "M9", "num_blocks": 16384, "block_size": 4096}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.via.Call(ctx, "bdev_lvol_create_lvstore", map[string]any{"bdev_name": "M9", "lvs_name": "tmp"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.waitFor(t, "three lvstores", func(s Status) bool { return s.Graph.Lvstores == 3 && s.Graph.Complete })
+	if _, err := n.via.CallRaw(ctx, "bdev_lvol_delete_lvstore", params("lvs_name", "tmp")); err != nil {
+		t.Fatalf("deleting an empty lvstore: %v", err)
+	}
+	st := n.waitFor(t, "two lvstores", func(s Status) bool { return s.Graph.Lvstores == 2 })
+	if !st.Graph.Complete {
+		t.Fatalf("graph incomplete after an lvstore was deleted on purpose: missing %v", st.Graph.Missing)
+	}
+}
