@@ -127,6 +127,9 @@ func (m *model) checkPageAndAliasLocked(s *lvstore, name string) error {
 }
 
 func (m *model) createLvolLocked(p params) (any, error) {
+	if !validClearMethod(p.str("clear_method")) {
+		return nil, errClearMethod
+	}
 	if !p.has("uuid") && !p.has("lvs_name") {
 		return nil, syncErr(einval)
 	}
@@ -140,9 +143,6 @@ func (m *model) createLvolLocked(p params) (any, error) {
 	}
 	if _, dup := s.lvolNamed(name); dup {
 		return nil, syncErr(eexist)
-	}
-	if !validClearMethod(p.str("clear_method")) {
-		return nil, errClearMethod
 	}
 	mib := p.uint("size_in_mib")
 	if mib > (1<<63)>>20 {

@@ -112,6 +112,9 @@ func validClearMethod(c string) bool {
 var errClearMethod = msgErr(spdkrpc.CodeInvalidParams, "Invalid clear_method parameter")
 
 func (m *model) createLvstoreLocked(p params) (any, error) {
+	if !validClearMethod(p.str("clear_method")) {
+		return nil, errClearMethod
+	}
 	b, ok := m.findBdevLocked(p.str("bdev_name"))
 	if !ok {
 		return nil, syncErr(enodev)
@@ -125,9 +128,6 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 	}
 	if _, dup := m.findStoreLocked(name, false); dup {
 		return nil, syncErr(eexist)
-	}
-	if !validClearMethod(p.str("clear_method")) {
-		return nil, errClearMethod
 	}
 	cluster := uint64(defaultClusterSize)
 	if p.has("cluster_sz") {
