@@ -25,3 +25,13 @@ type Options struct {
 }
 
 func (o Options) crashes() bool { return !o.NoDefects }
+
+func (o Options) pollInterval() time.Duration {
+	switch {
+	case o.PollInterval == 0:
+		return 4 * time.Millisecond
+	case o.PollInterval < 0:
+		return 0
+	}
+	return o.PollInterval
+}
