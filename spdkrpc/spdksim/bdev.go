@@ -113,13 +113,14 @@ func (m *model) getBdevsLocked(p params) (result any, wait func(context.Context)
 	name, ok := p.strOK("name")
 	if !ok {
 		out := make([]bdevJSON, 0, len(m.bdevs))
+		claims := m.claimsLocked()
 		for _, b := range m.bdevs {
-			out = append(out, m.bdevJSONLocked(b))
+			out = append(out, bdevJSONOf(b, claims))
 		}
 		return out, nil, nil
 	}
 	if b, ok := m.lookupBdevLocked(name); ok {
-		return []bdevJSON{m.bdevJSONLocked(b)}, nil, nil
+		return []bdevJSON{bdevJSONOf(b, m.claimsLocked())}, nil, nil
 	}
 	timeout := p.uint("timeout")
 	if timeout == 0 {
@@ -135,7 +136,7 @@ func (m *model) getBdevsLocked(p params) (result any, wait func(context.Context)
 			changed := m.changed
 			var res any
 			if ok {
-				res = []bdevJSON{m.bdevJSONLocked(b)}
+				res = []bdevJSON{bdevJSONOf(b, m.claimsLocked())}
 			}
 			m.mu.Unlock()
 			if ok {

@@ -86,10 +86,11 @@ var (
 	esnapDomains = []memoryDomain{{"DMA"}, {"ACCEL"}, {"DMA"}, {"ACCEL"}}
 )
 
-func (m *model) bdevJSONLocked(b *bdev) bdevJSON {
+// bdevJSON renders b; claims comes from claimsLocked.
+func bdevJSONOf(b *bdev, claims map[*bdev]string) bdevJSON {
 	j := bdevJSON{
 		Name: b.name, Aliases: b.aliases(), BlockSize: b.blockSize, NumBlocks: b.numBlocks,
-		UUID: b.uuid, NumaID: -1, ClaimType: m.claimOfLocked(b),
+		UUID: b.uuid, NumaID: -1, ClaimType: claims[b],
 	}
 	j.Claimed = j.ClaimType != ""
 	switch b.kind {

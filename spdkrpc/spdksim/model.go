@@ -106,10 +106,8 @@ func (m *model) findBdevLocked(name string) (*bdev, bool) {
 		}
 	}
 	for _, b := range m.bdevs {
-		for _, a := range b.aliases() {
-			if a == name {
-				return b, true
-			}
+		if (b.kind == kindLvol && b.lvol.alias() == name) || (b.kind != kindLvol && b.uuid == name) {
+			return b, true
 		}
 	}
 	return nil, false
@@ -168,15 +166,24 @@ func (m *model) unregisterLocked(b *bdev) {
 // lvstore's base is claimed read_many_write_one, an external snapshot's base
 // read_many_write_none.
 func (m *model) claimOfLocked(b *bdev) string {
+	return m.claimsLocked()[b]
+}
+
+// claimsLocked returns the claim of every claimed bdev, in one pass over
+// the lvols (a listing of thousands of bdevs asks once, not per bdev).
+func (m *model) claimsLocked() map[*bdev]string {
+	out := map[*bdev]string{}
 	for _, s := range m.stores {
-		if s.base == b {
-			return "read_many_write_one"
+		for _, l := range s.lvols {
+			if l.esnapBdev != nil {
+				out[l.esnapBdev] = "read_many_write_none"
+			}
 		}
 	}
-	if len(m.esnapDependentsLocked(b)) > 0 {
-		return "read_many_write_none"
+	for _, s := range m.stores {
+		out[s.base] = "read_many_write_one"
 	}
-	return ""
+	return out
 }
 
 // esnapDependentsLocked returns the lvols that read from b as their
