@@ -140,20 +140,22 @@ func (t *Target) call(m *model, name string, raw json.RawMessage) (json.RawMessa
 	if bytes.Equal(raw, []byte("null")) {
 		raw = nil
 	}
+	// SPDK rejects a request it cannot even decode before any blobstore
+	// work is queued, so these answers are immediate even for async methods.
 	if len(raw) > 0 && raw[0] != '{' && raw[0] != '[' {
-		return nil, nil, errInvalidReq
+		return nil, nil, spdkserver.Immediate(errInvalidReq)
 	}
 	meth, ok := methods[name]
 	if !ok {
-		return nil, nil, errMethodAbsent
+		return nil, nil, spdkserver.Immediate(errMethodAbsent)
 	}
 	specs, takes := paramSpecs[name]
 	if !takes && raw != nil {
-		return nil, nil, msgErr(spdkrpc.CodeInvalidParams, name+" method requires no parameters")
+		return nil, nil, spdkserver.Immediate(msgErr(spdkrpc.CodeInvalidParams, name+" method requires no parameters"))
 	}
 	p, ok := decodeParams(raw, specs)
 	if !ok {
-		return nil, nil, errDecode
+		return nil, nil, spdkserver.Immediate(errDecode)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
