@@ -178,18 +178,25 @@ func (e *editor) checkLinks(l *Lvol, who string) []Anomaly {
 	if len(clones) == 0 && len(l.Children) == 0 {
 		return out
 	}
-	ok := len(clones) == len(l.Children)
+	// A clone bdev_get_bdevs did not list cannot be a child yet; it has
+	// its own (incomplete) anomaly and does not count as a disagreement.
+	ok, listed := true, 0
 	for _, n := range clones {
 		u, found := e.names(l.LvstoreUUID).get(n)
 		if !found {
 			ok = false
 			break
 		}
+		if c, _ := e.lvols.get(u); c != nil && !c.ListedInBdevs() {
+			continue
+		}
+		listed++
 		if _, isChild := slices.BinarySearch(l.Children, u); !isChild {
 			ok = false
 			break
 		}
 	}
+	ok = ok && listed == len(l.Children)
 	if !ok {
 		add(AnomalyClonesMismatch, "%s lists clones %v but %d lvols name it as base_snapshot", who, clones, len(l.Children))
 	}

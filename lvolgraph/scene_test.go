@@ -255,3 +255,16 @@ func sortedStrings[T ~string](xs []T) []string {
 	slices.Sort(out)
 	return out
 }
+
+// snapshot takes a snapshot of lvol u as SPDK does: the snapshot takes u's
+// parent and u becomes its clone.
+func (s *scene) snapshot(u spdkrpc.LvolUUID, name string) *sceneLvol {
+	l := s.lvols[u]
+	snap := s.add(l.store.name, name, true, "")
+	snap.parent, snap.ext, snap.clusters = l.parent, l.ext, l.clusters
+	l.parent, l.ext, l.clusters = snap.uuid, "", 0
+	return snap
+}
+
+// rename renames an lvol (SPDK refuses this for snapshots).
+func (s *scene) rename(u spdkrpc.LvolUUID, name string) { s.lvols[u].name = name }
