@@ -83,10 +83,12 @@ func (g *Graph) LvstoreAnomalies(lvstore spdkrpc.LvstoreUUID) []Anomaly {
 }
 
 // Trustworthy reports whether deletions on the lvstore may be decided from
-// this graph: the lvstore is known, listed, and has no anomaly.
+// this graph: the lvstore is known, listed, and has no anomaly, and no
+// esnap clone anywhere hides which bdev it reads from (it could be an lvol
+// of this lvstore).
 func (g *Graph) Trustworthy(lvstore spdkrpc.LvstoreUUID) bool {
 	s, ok := g.stores[lvstore]
-	return ok && s.info.Listed && len(s.anomalies) == 0
+	return ok && s.info.Listed && len(s.anomalies) == 0 && len(g.blind) == 0
 }
 
 func sortAnomalies(as []Anomaly) {

@@ -56,6 +56,7 @@ type editor struct {
 	check     set                          // lvols to check
 	cycles    map[spdkrpc.LvolUUID]bool
 	dupStores map[spdkrpc.LvstoreUUID]bool
+	ownBlind  bool
 }
 
 type set struct {
@@ -88,6 +89,7 @@ func newEditor(old *Graph, gen uint64, readAt time.Time) *editor {
 		return e
 	}
 	e.g.stores = maps.Clone(old.stores)
+	e.g.blind = old.blind
 	e.lvols = editOf(old.lvols)
 	e.bdevs = editOf(old.bdevs)
 	e.bdevUUIDs = editOf(old.bdevUUIDs)

@@ -22,6 +22,10 @@ type Graph struct {
 	// esnap lists the esnap clones by the external bdev UUID they report,
 	// whether or not that bdev is listed.
 	esnap pmap[spdkrpc.BdevUUID, []spdkrpc.LvolUUID]
+	// blind holds the esnap clones bdev_get_bdevs did not list: they read
+	// from a bdev nobody can name, which may be an lvol of any lvstore.
+	// Normally empty; copied whole on change.
+	blind map[spdkrpc.LvolUUID]bool
 }
 
 // Generation is the number the caller gave the graph when building or

@@ -101,6 +101,9 @@ func (g *Graph) CheckDeleteBdev(name spdkrpc.BdevName) Decision {
 		return refused(RuleBackingImage, es, "bdev %s is the external snapshot of %d lvols; deleting it would hang SPDK",
 			b.Name, len(es))
 	}
+	if len(g.blind) > 0 {
+		return refused(RuleGraphIncomplete, nil, "bdev %s may be the external snapshot of an esnap clone bdev_get_bdevs does not list", b.Name)
+	}
 	return allowed("bdev %s holds no lvstore and no esnap clone reads from it", b.Name)
 }
 

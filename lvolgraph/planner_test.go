@@ -183,7 +183,9 @@ func TestPlanCleanup_prefixSharingReplicas(t *testing.T) {
 // backing images by name.
 type namedGreedyOwnership struct{ greedyOwnership }
 
-func (namedGreedyOwnership) BackingImage(n spdkrpc.LvolName) bool { return DefaultOwnership.BackingImage(n) }
+func (namedGreedyOwnership) BackingImage(n spdkrpc.LvolName) bool {
+	return DefaultOwnership.BackingImage(n)
+}
 
 func TestPlanCleanup_rules(t *testing.T) {
 	// chain builds root <- b-snap-1 <- b-snap-2 <- b in lvs0.

@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
+
+var testTime = time.Unix(1700000000, 0)
 
 var update = flag.Bool("update", false, "rewrite the fixtures in testdata/ from the test scenes")
 

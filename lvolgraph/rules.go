@@ -80,6 +80,17 @@ func (g *Graph) trustRule(lvs spdkrpc.LvstoreUUID) (Rule, string, bool) {
 		return "", "", true
 	}
 	as := g.LvstoreAnomalies(lvs)
+	if len(as) == 0 && len(g.blind) > 0 {
+		var hidden []*Lvol
+		for u := range g.blind {
+			if l, ok := g.lvols.get(u); ok {
+				hidden = append(hidden, l)
+			}
+		}
+		inv := aliases(hidden, 0)
+		return RuleGraphIncomplete, fmt.Sprintf("esnap clones %s are not listed by bdev_get_bdevs, so what they read from is unknown",
+			joinAliases(inv, len(inv))), false
+	}
 	if len(as) == 0 {
 		return RuleGraphIncomplete, fmt.Sprintf("lvstore %s is not listed by bdev_lvol_get_lvstores", lvs), false
 	}

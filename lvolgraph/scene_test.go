@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
@@ -208,7 +207,7 @@ func (s *scene) inputs() Inputs {
 	return Inputs{Lvstores: st, Lvols: lv, Bdevs: bd}
 }
 
-func (s *scene) graph() *Graph { return Build(1, time.Unix(1700000000, 0), s.inputs()) }
+func (s *scene) graph() *Graph { return Build(1, testTime, s.inputs()) }
 
 // fixture is the file form of the three listings, as SPDK answers them.
 type fixture struct {

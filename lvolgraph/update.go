@@ -68,6 +68,7 @@ func (e *editor) remove(name spdkrpc.BdevName) {
 
 func (e *editor) removeLvol(l *Lvol) {
 	u := l.UUID
+	e.setBlind(u, false)
 	e.lvols.del(u)
 	delete(e.ownNodes, u)
 	e.unindexName(l.LvstoreUUID, l.Name, u)
@@ -209,6 +210,7 @@ func (e *editor) recordAnomalies(u spdkrpc.LvolUUID) {
 	if !ok {
 		return
 	}
+	e.setBlind(u, l.EsnapClone && !l.ListedInBdevs())
 	as := e.checkLvol(l)
 	s := e.g.stores[l.LvstoreUUID]
 	_, had := s.anomalies[u]
@@ -256,5 +258,23 @@ func (e *editor) finishStores() {
 			}
 			s.anomalies[""] = as
 		}
+	}
+}
+
+func (e *editor) setBlind(u spdkrpc.LvolUUID, blind bool) {
+	if e.g.blind[u] == blind {
+		return
+	}
+	if !e.ownBlind {
+		e.g.blind = maps.Clone(e.g.blind)
+		e.ownBlind = true
+	}
+	if blind {
+		if e.g.blind == nil {
+			e.g.blind = map[spdkrpc.LvolUUID]bool{}
+		}
+		e.g.blind[u] = true
+	} else {
+		delete(e.g.blind, u)
 	}
 }
