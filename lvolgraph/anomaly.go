@@ -118,7 +118,7 @@ func (e *editor) checkLvol(l *Lvol) []Anomaly {
 	add := func(k AnomalyKind, format string, args ...any) {
 		out = append(out, Anomaly{Kind: k, Lvstore: l.LvstoreUUID, Lvol: l.UUID, Detail: fmt.Sprintf(format, args...)})
 	}
-	who := describe(l)
+	who := lazyName{l}
 	if l.x != nil {
 		if l.x.dupUUID {
 			add(AnomalyDuplicateUUID, "%s is listed more than once", who)
@@ -139,7 +139,7 @@ func (e *editor) checkLvol(l *Lvol) []Anomaly {
 	if l.Degraded {
 		add(AnomalyDegraded, "%s is degraded", who)
 	}
-	if u, ok := e.names(l.LvstoreUUID).get(l.Name); ok && u != l.UUID {
+	if u, dup := e.nameTakenBy(l); dup {
 		add(AnomalyDuplicateName, "%s shares its name with lvol %s", who, u)
 	}
 	if e.cycles[l.UUID] {
@@ -151,8 +151,25 @@ func (e *editor) checkLvol(l *Lvol) []Anomaly {
 	return out
 }
 
+// nameTakenBy returns the lvol that holds l's name in the index when it is
+// not l. A fresh build records the losers as it indexes, saving a lookup
+// per lvol.
+func (e *editor) nameTakenBy(l *Lvol) (spdkrpc.LvolUUID, bool) {
+	if e.fresh {
+		u, ok := e.dupNames[l.UUID]
+		return u, ok
+	}
+	u, ok := e.names(l.LvstoreUUID).get(l.Name)
+	return u, ok && u != l.UUID
+}
+
+// lazyName formats as describe(l), only when a message is made.
+type lazyName struct{ l *Lvol }
+
+func (n lazyName) String() string { return describe(n.l) }
+
 // checkLinks checks the parent and clone links bdev_get_bdevs reported.
-func (e *editor) checkLinks(l *Lvol, who string) []Anomaly {
+func (e *editor) checkLinks(l *Lvol, who lazyName) []Anomaly {
 	var out []Anomaly
 	add := func(k AnomalyKind, format string, args ...any) {
 		out = append(out, Anomaly{Kind: k, Lvstore: l.LvstoreUUID, Lvol: l.UUID, Detail: fmt.Sprintf(format, args...)})
@@ -180,25 +197,7 @@ func (e *editor) checkLinks(l *Lvol, who string) []Anomaly {
 	if len(clones) == 0 && len(l.Children) == 0 {
 		return out
 	}
-	// A clone bdev_get_bdevs did not list cannot be a child yet; it has
-	// its own (incomplete) anomaly and does not count as a disagreement.
-	ok, listed := true, 0
-	for _, n := range clones {
-		u, found := e.names(l.LvstoreUUID).get(n)
-		if !found {
-			ok = false
-			break
-		}
-		if c, _ := e.lvols.get(u); c != nil && !c.ListedInBdevs() {
-			continue
-		}
-		listed++
-		if _, isChild := slices.BinarySearch(l.Children, u); !isChild {
-			ok = false
-			break
-		}
-	}
-	ok = ok && listed == len(l.Children)
+	ok := e.clonesAgree(l, clones)
 	if !ok {
 		add(AnomalyClonesMismatch, "%s lists clones %v but %d lvols name it as base_snapshot", who, clones, len(l.Children))
 	}
@@ -211,4 +210,54 @@ func describe(l *Lvol) string {
 		return "lvol " + string(l.UUID)
 	}
 	return fmt.Sprintf("%s (%s)", l.Alias, l.UUID)
+}
+
+// clonesAgree reports whether a snapshot's clones list names exactly its
+// children. A listed clone bdev_get_bdevs did not list cannot be a child
+// yet; it has its own (incomplete) anomaly and is not a disagreement.
+func (e *editor) clonesAgree(l *Lvol, clones []spdkrpc.LvolName) bool {
+	matched := make([]bool, len(clones))
+	var index map[spdkrpc.LvolName]int
+	if len(clones) > 8 {
+		index = make(map[spdkrpc.LvolName]int, len(clones))
+		for i, n := range clones {
+			index[n] = i
+		}
+	}
+	for _, cu := range l.Children {
+		c, ok := e.lvols.get(cu)
+		if !ok {
+			return false
+		}
+		i := -1
+		if index != nil {
+			if j, found := index[c.Name]; found {
+				i = j
+			}
+		} else {
+			i = slices.Index(clones, c.Name)
+		}
+		if i < 0 || matched[i] {
+			return false
+		}
+		matched[i] = true
+		if e.fresh {
+			// Share the clone's own name string rather than keep the
+			// listing's copy alive.
+			clones[i] = c.Name
+		}
+	}
+	for i, n := range clones {
+		if matched[i] {
+			continue
+		}
+		u, found := e.names(l.LvstoreUUID).get(n)
+		if !found {
+			return false
+		}
+		if c, ok := e.lvols.get(u); !ok || c.ListedInBdevs() {
+			return false
+		}
+	}
+	return true
 }

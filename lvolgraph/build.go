@@ -57,6 +57,7 @@ type editor struct {
 	cycles    map[spdkrpc.LvolUUID]bool
 	dupStores map[spdkrpc.LvstoreUUID]bool
 	ownBlind  bool
+	dupNames  map[spdkrpc.LvolUUID]spdkrpc.LvolUUID // fresh builds: lvol -> holder of its name
 }
 
 type set struct {
@@ -295,8 +296,15 @@ func (e *editor) indexName(l *Lvol) {
 		return
 	}
 	ed := e.nameEdit(l.LvstoreUUID)
-	if _, taken := ed.get(l.Name); !taken {
+	holder, taken := ed.get(l.Name)
+	switch {
+	case !taken:
 		ed.set(l.Name, l.UUID)
+	case e.fresh && holder != l.UUID:
+		if e.dupNames == nil {
+			e.dupNames = map[spdkrpc.LvolUUID]spdkrpc.LvolUUID{}
+		}
+		e.dupNames[l.UUID] = holder
 	}
 }
 

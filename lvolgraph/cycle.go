@@ -14,32 +14,37 @@ func (e *editor) findCycles() {
 		onPath
 		done
 	)
-	state := make(map[spdkrpc.LvolUUID]uint8, e.lvols.m.len())
-	var path []spdkrpc.LvolUUID
-	e.lvols.each(func(start spdkrpc.LvolUUID, _ *Lvol) bool {
+	// The state lives in the nodes, which a fresh build owns; it is reset
+	// to zero (unseen) before the graph is published.
+	var path []*Lvol
+	e.lvols.each(func(_ spdkrpc.LvolUUID, start *Lvol) bool {
 		path = path[:0]
-		u := start
-		for u != "" && state[u] == unseen {
-			state[u] = onPath
-			path = append(path, u)
-			l, ok := e.lvols.get(u)
-			if !ok {
+		l := start
+		for l != nil && l.mark == unseen {
+			l.mark = onPath
+			path = append(path, l)
+			if l.Parent.Lvol == "" {
+				l = nil
 				break
 			}
-			u = l.Parent.Lvol
+			l, _ = e.lvols.get(l.Parent.Lvol)
 		}
-		if u != "" && state[u] == onPath {
-			// u closes a loop: mark it and everything after it on the path.
+		if l != nil && l.mark == onPath {
+			// l closes a loop: mark it and everything after it on the path.
 			for i := len(path) - 1; i >= 0; i-- {
-				e.cycles[path[i]] = true
-				if path[i] == u {
+				e.cycles[path[i].UUID] = true
+				if path[i] == l {
 					break
 				}
 			}
 		}
 		for _, p := range path {
-			state[p] = done
+			p.mark = done
 		}
+		return true
+	})
+	e.lvols.each(func(_ spdkrpc.LvolUUID, l *Lvol) bool {
+		l.mark = unseen
 		return true
 	})
 }

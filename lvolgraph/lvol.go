@@ -74,6 +74,7 @@ type Lvol struct {
 	EsnapClone        bool
 	Degraded          bool
 	src               sources
+	mark              uint8 // scratch for a fresh build's cycle search; fits in padding
 	Parent            Parent
 	// Children are the lvols whose parent (ParentLvol) is this one, sorted
 	// by UUID. Esnap clones reading from this lvol's bdev are not children:

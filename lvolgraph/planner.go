@@ -180,9 +180,13 @@ func (g *Graph) candidates(s *storeState, replica string, own Ownership) []*Lvol
 			addLvol(a)
 		}
 	}
-	s.names.each(func(_ spdkrpc.LvolName, u spdkrpc.LvolUUID) bool {
-		if l, ok := g.lvols.get(u); ok {
-			consider(l)
+	// Test the name first: it is the index key, so lvols the replica does
+	// not own are never fetched.
+	s.names.each(func(name spdkrpc.LvolName, u spdkrpc.LvolUUID) bool {
+		if own.Owns(replica, name) {
+			if l, ok := g.lvols.get(u); ok {
+				consider(l)
+			}
 		}
 		return true
 	})

@@ -1,8 +1,9 @@
 package lvolgraph
 
 import (
-	"hash/maphash"
+	"encoding/binary"
 	"maps"
+	"math/bits"
 )
 
 // A persistent map: keys are spread over a fixed number of shards by hash, and
@@ -10,14 +11,30 @@ import (
 // changes. At 100k entries a change copies one shard of about 400 entries,
 // which is what makes Graph.Update cheap while every version stays immutable.
 
-const shardCount = 256
+const shardCount = 1 << 8
 
-// shardSeed only has to be stable within the process: shards never leave it.
-var shardSeed = maphash.MakeSeed()
-
+// shardOf spreads keys over shards. It only has to be stable within the
+// process and cheap: it reads three 8-byte words (the start and the last 16
+// bytes, where UUIDs and replica names vary) and mixes them, which costs a
+// fraction of a general string hash on 36-byte UUIDs.
 func shardOf[K ~string](k K) int {
-	return int(maphash.String(shardSeed, string(k)) & (shardCount - 1))
+	s := string(k)
+	var h uint64
+	if len(s) >= 16 {
+		h = word(s[:8]) ^ bits.RotateLeft64(word(s[len(s)-16:]), 21) ^ bits.RotateLeft64(word(s[len(s)-8:]), 42)
+	} else {
+		for i := 0; i < len(s); i++ {
+			h = h<<8 | h>>56 ^ uint64(s[i])
+		}
+	}
+	h ^= uint64(len(s))
+	h *= 0x9e3779b97f4a7c15
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	return int(h >> (64 - 8))
 }
+
+func word(s string) uint64 { return binary.LittleEndian.Uint64([]byte(s[:8])) }
 
 type shard[K ~string, V any] struct{ m map[K]V }
 
@@ -75,7 +92,7 @@ func (e *pedit[K, V]) get(k K) (V, bool) { return e.m.get(k) }
 func (e *pedit[K, V]) each(f func(K, V) bool) { e.m.each(f) }
 
 // reserve sizes the shards created from now on for about n entries in all.
-func (e *pedit[K, V]) reserve(n int) { e.hint = n/shardCount + n/(4*shardCount) }
+func (e *pedit[K, V]) reserve(n int) { e.hint = n/shardCount + n/(16*shardCount) }
 
 func (e *pedit[K, V]) shardFor(k K) map[K]V {
 	if !e.topOwned {

@@ -105,10 +105,13 @@ func (e *editor) isChild(parent, child spdkrpc.LvolUUID) bool {
 // resolve points an lvol at the parent its reported facts name, moving it
 // between parents' Children as needed.
 func (e *editor) resolve(u spdkrpc.LvolUUID) {
-	l, ok := e.lvols.get(u)
-	if !ok {
-		return
+	if l, ok := e.lvols.get(u); ok {
+		e.resolveLvol(l)
 	}
+}
+
+func (e *editor) resolveLvol(l *Lvol) {
+	u := l.UUID
 	var target spdkrpc.LvolUUID
 	switch l.Parent.Kind {
 	case ParentLvol:
@@ -147,6 +150,12 @@ func (e *editor) resolve(u spdkrpc.LvolUUID) {
 			e.check.add(target)
 		}
 	}
+	if internal && e.fresh {
+		// Share the parent's name string rather than keep the listing's copy.
+		if p, ok := e.lvols.get(target); ok {
+			l.baseSnapshot = p.Name
+		}
+	}
 	if cs := e.clusterSize(l.LvstoreUUID); l.Allocated != l.AllocatedClusters*cs {
 		e.mutable(u).Allocated = l.AllocatedClusters * cs
 	}
@@ -162,8 +171,8 @@ func (e *editor) clusterSize(lvs spdkrpc.LvstoreUUID) uint64 {
 // finish resolves and checks what the edit touched and returns the graph.
 func (e *editor) finish() *Graph {
 	if e.fresh {
-		e.lvols.each(func(u spdkrpc.LvolUUID, _ *Lvol) bool {
-			e.resolve(u)
+		e.lvols.each(func(_ spdkrpc.LvolUUID, l *Lvol) bool {
+			e.resolveLvol(l)
 			return true
 		})
 		e.lvols.each(func(_ spdkrpc.LvolUUID, l *Lvol) bool {
@@ -174,7 +183,7 @@ func (e *editor) finish() *Graph {
 		})
 		e.findCycles()
 		e.lvols.each(func(_ spdkrpc.LvolUUID, l *Lvol) bool {
-			e.recordAnomalies(l.UUID)
+			e.recordLvolAnomalies(l)
 			return true
 		})
 	} else {
@@ -206,10 +215,13 @@ func (e *editor) finish() *Graph {
 }
 
 func (e *editor) recordAnomalies(u spdkrpc.LvolUUID) {
-	l, ok := e.lvols.get(u)
-	if !ok {
-		return
+	if l, ok := e.lvols.get(u); ok {
+		e.recordLvolAnomalies(l)
 	}
+}
+
+func (e *editor) recordLvolAnomalies(l *Lvol) {
+	u := l.UUID
 	e.setBlind(u, l.EsnapClone && !l.ListedInBdevs())
 	as := e.checkLvol(l)
 	s := e.g.stores[l.LvstoreUUID]
