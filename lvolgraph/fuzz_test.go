@@ -59,3 +59,29 @@ func exercise(g *Graph) {
 	_ = g.DependOnExternal()
 	_ = Diff(nil, g)
 }
+
+// FuzzRef decodes references from arbitrary JSON: a decoded Ref is valid
+// and survives a round trip.
+func FuzzRef(f *testing.F) {
+	for _, s := range []string{`"lvs0/vol1"`, `"800da8bc-906e-491c-b27d-26686b407e9b"`, `{"kind":"name","value":"x"}`,
+		`{"kind":"uuid","value":""}`, `{"kind":"bogus","value":"x"}`, `""`, `7`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Ref
+		if err := json.Unmarshal(data, &r); err != nil {
+			return
+		}
+		if !r.Valid() {
+			t.Fatalf("decoded invalid ref %#v from %q", r, data)
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Ref
+		if err := json.Unmarshal(b, &back); err != nil || back != r {
+			t.Fatalf("round trip %#v -> %s -> %#v, %v", r, b, back, err)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package lvolgraph
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -127,6 +128,33 @@ func TestDefaultOwnership(t *testing.T) {
 	for name, bi := range map[string]bool{"bi-img-disk-800da8bc": true, "bi-a-b-disk-x": true, "bi--disk-": false, "bi-img": false, "r-1": false} {
 		if got := DefaultOwnership.BackingImage(spdkrpc.LvolName(name)); got != bi {
 			t.Errorf("BackingImage(%q) = %v", name, got)
+		}
+	}
+}
+
+func TestRef_JSON(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Ref
+		err  bool
+	}{
+		{`"lvs0"`, Ref{RefName, "lvs0"}, false},
+		{`"lvs0/vol1"`, Ref{RefAlias, "lvs0/vol1"}, false},
+		{`{"kind":"name","value":"800da8bc-906e-491c-b27d-26686b407e9b"}`, Ref{RefName, "800da8bc-906e-491c-b27d-26686b407e9b"}, false},
+		{`{"kind":"uuid","value":"x"}`, Ref{RefUUID, "x"}, false},
+		{`{"kind":"label","value":"x"}`, Ref{}, true},
+		{`{"kind":"name"}`, Ref{}, true},
+		{`""`, Ref{}, true},
+		{`[1]`, Ref{}, true},
+	}
+	for _, tt := range tests {
+		var r Ref
+		err := json.Unmarshal([]byte(tt.in), &r)
+		if (err != nil) != tt.err || !tt.err && r != tt.want {
+			t.Errorf("%s: %#v, %v", tt.in, r, err)
+		}
+		if err != nil && !errors.Is(err, ErrBadRef) {
+			t.Errorf("%s: error %v is not ErrBadRef", tt.in, err)
 		}
 	}
 }

@@ -20,6 +20,9 @@ const (
 	ParentExternal
 )
 
+// MarshalText renders the kind as "none", "lvol" or "external".
+func (k ParentKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
 func (k ParentKind) String() string {
 	switch k {
 	case ParentLvol:
@@ -32,14 +35,14 @@ func (k ParentKind) String() string {
 
 // Parent is an lvol's parent as reported by SPDK and as resolved in the graph.
 type Parent struct {
-	Kind ParentKind
+	Kind ParentKind `json:"kind"`
 	// Lvol is the parent lvol when it is known: the snapshot named by
 	// base_snapshot for ParentLvol, or the lvol whose bdev is the external
 	// snapshot for ParentExternal. Empty when unresolved (an anomaly) or
 	// when the external parent is not an lvol.
-	Lvol spdkrpc.LvolUUID
+	Lvol spdkrpc.LvolUUID `json:"lvol,omitempty"`
 	// Bdev is external_snapshot_name (a bdev UUID) for ParentExternal.
-	Bdev spdkrpc.BdevUUID
+	Bdev spdkrpc.BdevUUID `json:"bdev,omitempty"`
 }
 
 // IsLvol reports whether the parent is a known lvol (a snapshot, or an lvol
@@ -57,29 +60,29 @@ const (
 // Lvol is one logical volume. Values reached through a Graph are shared by
 // every graph version that did not change them: never modify them.
 type Lvol struct {
-	UUID        spdkrpc.LvolUUID
-	Name        spdkrpc.LvolName
-	Alias       spdkrpc.LvolAlias
-	LvstoreUUID spdkrpc.LvstoreUUID
+	UUID        spdkrpc.LvolUUID    `json:"uuid"`
+	Name        spdkrpc.LvolName    `json:"name"`
+	Alias       spdkrpc.LvolAlias   `json:"alias"`
+	LvstoreUUID spdkrpc.LvstoreUUID `json:"lvstore_uuid"`
 	// Size is num_blocks x block_size from bdev_get_bdevs; 0 when that
 	// listing did not have the lvol (see Listed).
-	Size uint64
+	Size uint64 `json:"size"`
 	// AllocatedClusters is num_allocated_clusters; Allocated is that many
 	// clusters of the lvstore's cluster size, in bytes.
-	AllocatedClusters uint64
-	Allocated         uint64
-	Thin              bool
-	Snapshot          bool
-	Clone             bool
-	EsnapClone        bool
-	Degraded          bool
+	AllocatedClusters uint64 `json:"allocated_clusters"`
+	Allocated         uint64 `json:"allocated"`
+	Thin              bool   `json:"thin"`
+	Snapshot          bool   `json:"snapshot"`
+	Clone             bool   `json:"clone"`
+	EsnapClone        bool   `json:"esnap_clone"`
+	Degraded          bool   `json:"degraded"`
 	src               sources
-	mark              uint8 // scratch for a fresh build's cycle search; fits in padding
-	Parent            Parent
+	mark              uint8  // scratch for a fresh build's cycle search; fits in padding
+	Parent            Parent `json:"parent"`
 	// Children are the lvols whose parent (ParentLvol) is this one, sorted
 	// by UUID. Esnap clones reading from this lvol's bdev are not children:
 	// see Graph.EsnapClones.
-	Children []spdkrpc.LvolUUID
+	Children []spdkrpc.LvolUUID `json:"children,omitempty"`
 
 	baseSnapshot spdkrpc.LvolName // as reported, for ParentLvol
 	x            *lvolExtra       // rarely needed facts, nil for most lvols

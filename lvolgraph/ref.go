@@ -1,6 +1,8 @@
 package lvolgraph
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
@@ -63,6 +65,55 @@ func UUIDRef[T ~string](uuid T) Ref { return Ref{Kind: RefUUID, Value: string(uu
 
 // AliasRef refers to an lvol by its alias.
 func AliasRef(a spdkrpc.LvolAlias) Ref { return Ref{Kind: RefAlias, Value: string(a)} }
+
+// MarshalText renders the kind as "name", "uuid" or "alias".
+func (k RefKind) MarshalText() ([]byte, error) {
+	if k < RefName || k > RefAlias {
+		return nil, fmt.Errorf("%w: %s", ErrBadRef, k)
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText parses "name", "uuid" or "alias".
+func (k *RefKind) UnmarshalText(b []byte) error {
+	for _, c := range []RefKind{RefName, RefUUID, RefAlias} {
+		if string(b) == c.String() {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown kind %q", ErrBadRef, b)
+}
+
+// ErrBadRef is returned when decoding a Ref that is neither a string nor a
+// {"kind","value"} object with a known kind and a value.
+var ErrBadRef = errors.New("invalid reference")
+
+// UnmarshalJSON accepts a plain string, classified by ParseRef, or an
+// object {"kind": "name"|"uuid"|"alias", "value": "..."} that says which
+// kind it is.
+func (r *Ref) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		if s == "" {
+			return fmt.Errorf("%w: empty", ErrBadRef)
+		}
+		*r = ParseRef(s)
+		return nil
+	}
+	var obj struct {
+		Kind  RefKind `json:"kind"`
+		Value string  `json:"value"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRef, err)
+	}
+	if obj.Value == "" || obj.Kind == 0 {
+		return fmt.Errorf("%w: kind and value are required", ErrBadRef)
+	}
+	*r = Ref{Kind: obj.Kind, Value: obj.Value}
+	return nil
+}
 
 func (r Ref) String() string { return r.Kind.String() + ":" + r.Value }
 
