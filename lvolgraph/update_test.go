@@ -200,8 +200,14 @@ func TestUpdate_removalsAndLvstores(t *testing.T) {
 	if got := g2.EsnapClones(bi0.UUID); len(got) != 1 {
 		t.Fatalf("esnap clones of the vanished bdev = %v", got)
 	}
+	if d := Diff(g, g2); !d.Empty() {
+		t.Errorf("removing a non-lvol bdev changed lvols: %+v", d)
+	}
 	// Then the clone goes too, and the lvstore is trustworthy again.
 	g3 := g2.Update(3, time.Time{}, Update{RemovedBdevs: []spdkrpc.BdevName{spdkrpc.BdevName(ec.UUID)}})
+	if d := Diff(g2, g3); len(d.Removed) != 1 || d.Removed[0] != ec || len(d.Added)+len(d.Reparented)+len(d.Resized) != 0 {
+		t.Errorf("diff after removing %s: %+v", ec.Alias, d)
+	}
 	if !g3.Trustworthy(ec.LvstoreUUID) {
 		t.Fatalf("anomalies: %v", g3.Anomalies())
 	}
