@@ -95,9 +95,6 @@ func (e *editor) isChild(parent, child spdkrpc.LvolUUID) bool {
 	if !ok {
 		return false
 	}
-	if e.fresh {
-		return slices.Contains(p.Children, child)
-	}
 	_, found := slices.BinarySearch(p.Children, child)
 	return found
 }
@@ -131,6 +128,19 @@ func (e *editor) resolveLvol(l *Lvol) {
 		target = ""
 	}
 	internal := l.Parent.Kind == ParentLvol && target != ""
+	cs := e.clusterSize(l.LvstoreUUID)
+	if e.fresh {
+		// A fresh build owns every node and links each one once.
+		l.Parent.Lvol = target
+		if p, ok := e.lvols.get(target); ok && internal {
+			p.Children = append(p.Children, u)
+			// Share the parent's name string rather than keep the
+			// listing's copy alive.
+			l.baseSnapshot = p.Name
+		}
+		l.Allocated = l.AllocatedClusters * cs
+		return
+	}
 	old := l.Parent.Lvol
 	oldInternal := old != "" && e.isChild(old, u)
 	if old != target || oldInternal != internal {
@@ -141,22 +151,11 @@ func (e *editor) resolveLvol(l *Lvol) {
 			e.check.add(old)
 		}
 		if internal {
-			p := e.mutable(target)
-			if e.fresh {
-				p.Children = append(p.Children, u)
-			} else {
-				p.addChild(u)
-			}
+			e.mutable(target).addChild(u)
 			e.check.add(target)
 		}
 	}
-	if internal && e.fresh {
-		// Share the parent's name string rather than keep the listing's copy.
-		if p, ok := e.lvols.get(target); ok {
-			l.baseSnapshot = p.Name
-		}
-	}
-	if cs := e.clusterSize(l.LvstoreUUID); l.Allocated != l.AllocatedClusters*cs {
+	if l.Allocated != l.AllocatedClusters*cs {
 		e.mutable(u).Allocated = l.AllocatedClusters * cs
 	}
 }
