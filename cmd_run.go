@@ -50,15 +50,6 @@ func envList(key string) listFlag {
 	return out
 }
 
-func envDuration(key string, def time.Duration) time.Duration {
-	if v := os.Getenv(key); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
-}
-
 // ids parses numeric uids or gids.
 func ids(flagName string, vals []string) ([]uint32, error) {
 	var out []uint32

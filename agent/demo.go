@@ -96,6 +96,9 @@ func RunDemo(ctx context.Context, w io.Writer, o DemoOptions) error {
 		return fmt.Errorf("demo: cleanup: %w", err)
 	}
 	RenderReport(w, rep)
+	if err := explainImage(ctx, w, c, node.SharedImage, node.Volumes[0]); err != nil {
+		return err
+	}
 
 	fmt.Fprintf(w, "\n== A direct bdev_lvol_delete of the backing image %s through the agent's socket\n", node.SingleCloneImage)
 	fmt.Fprintf(w, "   (it has exactly one clone: SPDK would accept and merge it into that volume)\n")
@@ -124,6 +127,28 @@ func RunDemo(ctx context.Context, w io.Writer, o DemoOptions) error {
 		runErr <- err
 		return err
 	}
+}
+
+// explainImage says why the shared image survived the cleanup: what still
+// reads from it, and the guard's own reason.
+func explainImage(ctx context.Context, w io.Writer, c *spdkrpc.Client, image string, other spdksim.DemoVolume) error {
+	var d LvolDetail
+	if err := c.Call(ctx, "agent_get_lvol", map[string]string{"name": image}, &d); err != nil {
+		return fmt.Errorf("demo: %s: %w", image, err)
+	}
+	fmt.Fprintf(w, "\n   why %s stays:\n", image)
+	for _, ch := range d.Lvol.Children {
+		for _, x := range d.Descendants {
+			if x.UUID == ch {
+				fmt.Fprintf(w, "   - it has %d clone left, %s, the root of %s's chain (%s): deleting a snapshot with\n", len(d.Lvol.Children), x.Alias, other.Volume, other.Replica)
+				fmt.Fprintf(w, "     exactly one clone succeeds in SPDK and merges it into that chain, rewriting %s\n", other.Volume)
+			}
+		}
+	}
+	if p := d.Lvol.Protected; p != nil {
+		fmt.Fprintf(w, "   - the guard: [%s] %s\n", p.Rule, p.Reason)
+	}
+	return nil
 }
 
 func firstWord(s string) string {

@@ -19,6 +19,7 @@ func TestRunDemo_once(t *testing.T) {
 		"deleted (3):",
 		"lvs-malloc/r-10 (",
 		"[backing-image]",
+		"merges it into that chain, rewriting vol-a",
 		`"code":-1`,
 		"Operation not permitted: backing-image",
 		"spdk-agent tree --socket",
