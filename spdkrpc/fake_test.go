@@ -221,6 +221,9 @@ func (f *fakeSPDK) serve(nc net.Conn) {
 }
 
 func (f *fakeSPDK) reply(r fakeReq) fakeReply {
+	if r.Method == "spdk_get_version" && r.Params != nil {
+		return fakeReply{Err: &Error{Code: CodeInvalidParams, Message: "spdk_get_version method requires no parameters"}}
+	}
 	switch r.Method {
 	case "spdk_get_version":
 		return fakeReply{Result: VersionInfo{Version: f.version, Fields: VersionFields{Major: 26, Minor: 5}}}
