@@ -362,3 +362,29 @@ func TestDial(t *testing.T) {
 		t.Errorf("Dial of a missing socket: %v, %v", c, err)
 	}
 }
+
+func TestClient_replySizes(t *testing.T) {
+	big := strings.Repeat("b", 1<<20)
+	f := newFake(t, func(r fakeReq) fakeReply {
+		switch r.Method {
+		case "big":
+			return fakeReply{Result: big}
+		case "huge":
+			return fakeReply{Raw: fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":"%s"}`+"\n", r.ID, strings.Repeat("h", MaxReplySize))}
+		}
+		return fakeReply{Result: true}
+	}).start()
+	f.methods = nil
+	c := newTestClient(t, f, Options{})
+	connected(t, c)
+	ctx := context.Background()
+
+	var got string
+	if err := c.Call(ctx, "big", nil, &got); err != nil || got != big {
+		t.Fatalf("1 MiB reply: %d bytes, %v", len(got), err)
+	}
+	err := c.Call(ctx, "huge", nil, nil)
+	if !errors.Is(err, ErrDisconnected) || !strings.Contains(err.Error(), "limit") {
+		t.Errorf("reply over the limit: %v, want ErrDisconnected naming the limit", err)
+	}
+}

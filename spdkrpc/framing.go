@@ -1,6 +1,7 @@
 package spdkrpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,33 +115,27 @@ func (d *replyDecoder) fill() error {
 // scan advances over buffered input. It returns a value when one is
 // complete, nil and nil when it needs more input.
 func (d *replyDecoder) scan() ([]byte, error) {
-	for ; d.pos < len(d.buf); d.pos++ {
+	for d.pos < len(d.buf) {
+		if d.start >= 0 && d.pos-d.start >= d.max {
+			return nil, fmt.Errorf("%w: reply larger than the %d-byte limit", errBadReply, d.max)
+		}
+		if d.inString {
+			if err := d.skipString(); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		b := d.buf[d.pos]
+		d.pos++
 		if d.start < 0 {
 			switch b {
 			case ' ', '\t', '\r', '\n':
 				continue
 			case '{', '[':
-				d.start, d.depth = d.pos, 1
+				d.start, d.depth = d.pos-1, 1
 				continue
 			}
 			return nil, fmt.Errorf("%w: a reply must be an object or an array, got %q", errBadReply, b)
-		}
-		if d.pos-d.start >= d.max {
-			return nil, fmt.Errorf("%w: reply larger than the %d-byte limit", errBadReply, d.max)
-		}
-		if d.inString {
-			switch {
-			case d.escape:
-				d.escape = false
-			case b == '\\':
-				d.escape = true
-			case b == '"':
-				d.inString = false
-			case b < 0x20:
-				return nil, fmt.Errorf("%w: control character %q inside a string", errBadReply, b)
-			}
-			continue
 		}
 		switch b {
 		case '"':
@@ -150,8 +145,7 @@ func (d *replyDecoder) scan() ([]byte, error) {
 		case '}', ']':
 			d.depth--
 			if d.depth == 0 {
-				v := d.buf[d.start : d.pos+1]
-				d.pos++
+				v := d.buf[d.start:d.pos]
 				d.start = -1
 				if !json.Valid(v) {
 					return nil, fmt.Errorf("%w: %.64q", errBadReply, v)
@@ -161,4 +155,44 @@ func (d *replyDecoder) scan() ([]byte, error) {
 		}
 	}
 	return nil, nil
+}
+
+// skipString advances through the buffered part of a string. It jumps from
+// quote to backslash with bytes.IndexByte because replies are mostly
+// strings (names, UUIDs) and can be megabytes long. A raw newline inside a
+// string is an error at once: SPDK ends every reply with one, so a string
+// that runs into it was never going to be closed. Other control characters
+// are caught by json.Valid when the value completes.
+func (d *replyDecoder) skipString() error {
+	rest := d.buf[d.pos:]
+	if d.escape {
+		d.escape = false
+		if rest[0] == '\n' {
+			return fmt.Errorf("%w: control character '\\n' inside a string", errBadReply)
+		}
+		d.pos++
+		return nil
+	}
+	end := len(rest)
+	if i := bytes.IndexByte(rest, '"'); i >= 0 {
+		end = i
+	}
+	if i := bytes.IndexByte(rest[:end], '\\'); i >= 0 {
+		end = i
+	}
+	if bytes.IndexByte(rest[:end], '\n') >= 0 {
+		return fmt.Errorf("%w: control character '\\n' inside a string", errBadReply)
+	}
+	d.pos += end
+	if end == len(rest) {
+		return nil
+	}
+	switch rest[end] {
+	case '"':
+		d.inString = false
+	case '\\':
+		d.escape = true
+	}
+	d.pos++
+	return nil
 }
