@@ -135,16 +135,27 @@ func (c *Client) Close() error {
 func (c *Client) WaitConnected(ctx context.Context) error {
 	for {
 		c.mu.Lock()
-		cur, up, last := c.cur, c.up, c.lastErr
+		cur, up := c.cur, c.up
 		c.mu.Unlock()
+		var dying <-chan time.Time
 		if cur != nil {
-			return nil
+			if cur.ch.err() == nil {
+				return nil
+			}
+			// The connection just broke and the reconnect loop has not
+			// taken it down yet; look again in a moment (up is still
+			// closed, so it must not be waited on).
+			dying, up = time.After(time.Millisecond), nil
 		}
 		select {
+		case <-dying:
 		case <-up:
 		case <-c.done:
 			return ErrClosed
 		case <-ctx.Done():
+			c.mu.Lock()
+			last := c.lastErr
+			c.mu.Unlock()
 			return fmt.Errorf("waiting for SPDK at %s: %w (last error: %v)", c.path, ctx.Err(), last)
 		}
 	}
@@ -175,7 +186,7 @@ func (c *Client) Version() string {
 func (c *Client) HasMethod(method string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.cur != nil && c.cur.has(method)
+	return c.cur != nil && c.cur.ch.err() == nil && c.cur.has(method)
 }
 
 // Call calls method with params encoded as JSON and decodes the result into
@@ -258,6 +269,9 @@ func (c *Client) current() (*conn, error) {
 	defer c.mu.Unlock()
 	if c.cur == nil {
 		return nil, fmt.Errorf("%w: %w", ErrDisconnected, c.lastErr)
+	}
+	if cause := c.cur.ch.err(); cause != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDisconnected, cause)
 	}
 	return c.cur, nil
 }

@@ -388,3 +388,45 @@ func TestClient_replySizes(t *testing.T) {
 		t.Errorf("reply over the limit: %v, want ErrDisconnected naming the limit", err)
 	}
 }
+
+func TestClient_serverRestarts(t *testing.T) {
+	f := newFake(t, nil).start()
+	c := newTestClient(t, f, Options{MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	connected(t, c)
+
+	f.stop() // SPDK exits: connections close, the socket goes away
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := c.GetVersion(context.Background())
+		if errors.Is(err, ErrDisconnected) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still not disconnected: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	g := newFake(t, nil)
+	g.path, g.version = f.path, "SPDK v26.05 restarted"
+	g.start()
+	connected(t, c) // by backoff alone, no Reconnect
+	if v, err := c.GetVersion(context.Background()); err != nil || v.Version != g.version {
+		t.Fatalf("after restart: %+v, %v", v, err)
+	}
+}
+
+func TestClient_handshakeTimeout(t *testing.T) {
+	f := newFake(t, nil)
+	f.mute = true
+	f.start()
+	c := newTestClient(t, f, Options{HandshakeTimeout: 20 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := c.WaitConnected(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "handshake") {
+		t.Errorf("WaitConnected: %v, want a deadline naming the handshake", err)
+	}
+	if _, err := c.GetVersion(context.Background()); !errors.Is(err, ErrDisconnected) {
+		t.Errorf("call to a hung SPDK: %v, want ErrDisconnected", err)
+	}
+}

@@ -43,6 +43,7 @@ type fakeSPDK struct {
 	methods []string // answer of rpc_get_methods; nil: answer "Method not found"
 	handle  func(r fakeReq) fakeReply
 	poll    time.Duration // >0: requests are answered on a ticker, like SPDK's poller
+	mute    bool          // answer nothing at all (a hung SPDK)
 
 	mu    sync.Mutex // protects the fields below
 	reqs  []fakeReq
@@ -221,6 +222,9 @@ func (f *fakeSPDK) serve(nc net.Conn) {
 }
 
 func (f *fakeSPDK) reply(r fakeReq) fakeReply {
+	if f.mute {
+		return fakeReply{NoReply: true}
+	}
 	if r.Method == "spdk_get_version" && r.Params != nil {
 		return fakeReply{Err: &Error{Code: CodeInvalidParams, Message: "spdk_get_version method requires no parameters"}}
 	}
