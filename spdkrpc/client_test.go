@@ -430,3 +430,22 @@ func TestClient_handshakeTimeout(t *testing.T) {
 		t.Errorf("call to a hung SPDK: %v, want ErrDisconnected", err)
 	}
 }
+
+func TestClient_closeFailsPending(t *testing.T) {
+	f := newFake(t, func(r fakeReq) fakeReply { return fakeReply{NoReply: true} }).start()
+	f.methods = nil
+	c := New(f.path, Options{})
+	connected(t, c)
+	errs := make(chan error, 1)
+	go func() { errs <- c.Call(context.Background(), "hang", nil, nil) }()
+	for len(f.requestsFor("hang")) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; !errors.Is(err, ErrDisconnected) || !errors.Is(err, ErrClosed) {
+		t.Errorf("pending call at Close: %v, want ErrDisconnected and ErrClosed", err)
+	}
+	checkNoLeaks(t)
+}
