@@ -242,6 +242,13 @@ func (c *Client) callRaw(ctx context.Context, method string, params json.RawMess
 	if size := requestSize(method, params); size > MaxRequestSize {
 		return nil, fmt.Errorf("%w: request is %d bytes, SPDK accepts at most %d", ErrRequestTooLarge, size, MaxRequestSize)
 	}
+	n, err := countValues(params, MaxRequestValues-envelopeValues)
+	if err != nil {
+		return nil, fmt.Errorf("%w: params are not valid JSON: %w", ErrInvalidRequest, err)
+	}
+	if n+envelopeValues > MaxRequestValues {
+		return nil, fmt.Errorf("%w: request has %d JSON values, SPDK accepts at most %d", ErrRequestTooLarge, n+envelopeValues, MaxRequestValues)
+	}
 	cn, err := c.current()
 	if err != nil {
 		return nil, err

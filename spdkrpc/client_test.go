@@ -248,3 +248,27 @@ func TestClient_replySizes(t *testing.T) {
 		t.Errorf("reply over the limit: %v, want ErrDisconnected naming the limit", err)
 	}
 }
+
+func TestClient_tooManyValues(t *testing.T) {
+	f := newFake(t, func(r fakeReq) fakeReply { return fakeReply{Result: true} }).start()
+	f.methods = nil
+	c := newTestClient(t, f, Options{})
+	connected(t, c)
+	ctx := context.Background()
+
+	// {"a":[0,0,...]}: braces, name, brackets and the numbers.
+	params := func(n int) json.RawMessage {
+		return json.RawMessage(`{"a":[` + strings.TrimSuffix(strings.Repeat("0,", n), ",") + `]}`)
+	}
+	fits := MaxRequestValues - envelopeValues - 5
+	if _, err := c.CallRaw(ctx, "many", params(fits)); err != nil {
+		t.Errorf("%d values: %v", fits+envelopeValues+5, err)
+	}
+	_, err := c.CallRaw(ctx, "many", params(fits+1))
+	if !errors.Is(err, ErrRequestTooLarge) || !strings.Contains(err.Error(), "8193 JSON values") {
+		t.Errorf("8193 values: %v, want ErrRequestTooLarge naming the count", err)
+	}
+	if n := len(f.requestsFor("many")); n != 1 {
+		t.Errorf("%d requests sent, want 1", n)
+	}
+}

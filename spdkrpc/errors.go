@@ -19,8 +19,9 @@ var (
 	ErrClosed = errors.New("spdkrpc: client closed")
 
 	// ErrRequestTooLarge is returned, before anything is sent, for a request
-	// whose encoding is larger than MaxRequestSize. SPDK resets the connection
-	// on such a request, losing every other call in flight on it.
+	// whose encoding is larger than MaxRequestSize or holds more than
+	// MaxRequestValues JSON values. SPDK drops the connection on such a
+	// request, losing every other call in flight on it.
 	ErrRequestTooLarge = errors.New("spdkrpc: request too large")
 
 	// ErrNotFound is returned when SPDK reports that the object named in the

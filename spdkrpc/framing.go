@@ -18,7 +18,38 @@ const (
 	// MaxReplySize is the largest reply the client accepts. SPDK does not
 	// send larger ones; a larger value means the stream is not SPDK's.
 	MaxReplySize = 32 << 20
+
+	// MaxRequestValues is the most JSON values (each brace and bracket,
+	// member name, string, number and literal counts as one) SPDK parses in
+	// one request; it closes the connection, without a reply, on more.
+	MaxRequestValues = 8192
 )
+
+// envelopeValues is the number of values in a request besides its params:
+// the object's two braces, "jsonrpc" and "2.0", "id" and its number,
+// "method" and its name, and the "params" name.
+const envelopeValues = 9
+
+// countValues returns the number of JSON values in valid JSON, as SPDK's
+// parser counts them. Every value takes at least one byte, so inputs
+// shorter than limit are not scanned.
+func countValues(b []byte, limit int) (int, error) {
+	if len(b) < limit {
+		return len(b), nil // an upper bound is enough
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	n := 0
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+}
 
 // errBadReply is wrapped by the reply decoder's errors: the stream is not a
 // sequence of JSON objects or arrays. There is no resync point in SPDK's
