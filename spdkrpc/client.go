@@ -235,6 +235,10 @@ func (c *Client) callRaw(ctx context.Context, method string, params json.RawMess
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if method == "" {
+		// SPDK would answer with a null id, which matches no call.
+		return nil, fmt.Errorf("%w: empty method name", ErrInvalidRequest)
+	}
 	params, err := compactParams(params)
 	if err != nil {
 		return nil, err

@@ -175,6 +175,12 @@ func TestClient_requestTooLarge(t *testing.T) {
 	if !errors.Is(err, ErrRequestTooLarge) || !strings.Contains(err.Error(), "262144") || !strings.Contains(err.Error(), "307") {
 		t.Errorf("err = %v, want ErrRequestTooLarge with the size and the limit", err)
 	}
+	if _, err := c.CallRaw(ctx, "", nil); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("empty method: %v, want ErrInvalidRequest", err)
+	}
+	if _, err := c.CallRaw(ctx, "big", json.RawMessage(`"a string"`)); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("string params: %v, want ErrInvalidRequest", err)
+	}
 	if n := len(f.requestsFor("big")); n != 0 {
 		t.Errorf("the oversized request was sent (%d)", n)
 	}
