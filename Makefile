@@ -14,6 +14,7 @@ build:
 # All tests, race detector on. This is what CI runs.
 test:
 	$(GO) test -race -count=1 $(PKGS)
+	cd deploy && $(GO) test -count=1 ./...
 
 # The whole job on the built-in SPDK simulator, then exit.
 demo: build

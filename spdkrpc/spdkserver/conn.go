@@ -1,0 +1,226 @@
+package spdkserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+)
+
+const (
+	readSize = 64 << 10
+	// inboxMax bounds what the reader takes from the socket before the
+	// handling side catches up, so a flooding client meets backpressure.
+	inboxMax = 64 << 10
+)
+
+// conn serves one client with three goroutines: the reader moves bytes from
+// the socket to the inbox, the handler loop (poll.go) cuts the inbox into
+// requests and calls the Handler, and the writer sends released answers in
+// order.
+//
+// Answers pass through three lists. pending holds those completed but not
+// yet released; deferred holds answers of async methods that completed while
+// a chunk of input was being handled (they go after the answers of that
+// chunk); sendQ holds what the writer sends next. Answers are released when
+// a chunk has been handled, at a poll tick, or at once when neither polling
+// nor handling holds them back.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	ctx    context.Context // cancelled when the connection closes
+	cancel context.CancelFunc
+	peer   PeerCred
+	split  Splitter      // used by the handler loop only
+	input  chan struct{} // a token when the inbox has news
+
+	mu       sync.Mutex // protects the fields below
+	cond     *sync.Cond // signals the reader and the writer; uses mu
+	inbox    []byte
+	eof      bool // the reader saw the end of the stream
+	holding  bool // a chunk of input is being handled
+	pending  [][]byte
+	deferred [][]byte
+	sendQ    [][]byte
+	drain    bool // close once sendQ is written
+	closed   bool
+}
+
+func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, peer: peerCred(nc), input: make(chan struct{}, 1)}
+	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+// start launches the connection's goroutines; the caller holds s.mu, so
+// that Serve's Wait cannot run between the check and the Add.
+func (c *conn) start() {
+	c.srv.log.Debug("connection open", "pid", c.peer.PID, "uid", c.peer.UID)
+	c.srv.wg.Add(3)
+	go c.readLoop()
+	go c.handleLoop()
+	go c.writeLoop()
+}
+
+// close ends the connection: answers not yet written are dropped and the
+// handlers' context is cancelled. It is safe to call more than once.
+func (c *conn) close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.pending, c.deferred, c.sendQ, c.inbox = nil, nil, nil, nil
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	c.cancel()
+	c.nc.Close()
+	c.srv.forget(c)
+	c.srv.log.Debug("connection closed", "pid", c.peer.PID)
+}
+
+func (c *conn) readLoop() {
+	defer c.srv.wg.Done()
+	buf := make([]byte, readSize)
+	for {
+		c.mu.Lock()
+		for len(c.inbox) >= inboxMax && !c.closed {
+			c.cond.Wait()
+		}
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
+			return
+		}
+		n, err := c.nc.Read(buf)
+		c.mu.Lock()
+		c.inbox = append(c.inbox, buf[:n]...)
+		if err != nil {
+			c.eof = true
+			if !errors.Is(err, io.EOF) && !c.closed {
+				c.srv.log.Debug("read failed", "err", err)
+			}
+		}
+		c.mu.Unlock()
+		c.notify()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// notify tells the handler loop that the inbox changed.
+func (c *conn) notify() {
+	select {
+	case c.input <- struct{}{}:
+	default:
+	}
+}
+
+// takeInput empties the inbox.
+func (c *conn) takeInput() (chunk []byte, eof bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	chunk, c.inbox = c.inbox, nil
+	c.cond.Broadcast()
+	return chunk, c.eof
+}
+
+func (c *conn) writeLoop() {
+	defer c.srv.wg.Done()
+	for {
+		c.mu.Lock()
+		for len(c.sendQ) == 0 && !c.drain && !c.closed {
+			c.cond.Wait()
+		}
+		q := net.Buffers(c.sendQ)
+		c.sendQ = nil
+		closed, drain := c.closed, c.drain
+		c.mu.Unlock()
+		if closed {
+			return
+		}
+		if len(q) > 0 {
+			if _, err := q.WriteTo(c.nc); err != nil {
+				c.srv.log.Debug("write failed", "err", err)
+				c.close()
+				return
+			}
+			continue
+		}
+		if drain {
+			c.close()
+			return
+		}
+	}
+}
+
+// complete files a finished answer line (newline included). Answers of
+// async methods that finish while their chunk is still being handled wait
+// for the end of that chunk.
+func (c *conn) complete(line []byte, async bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return
+	case async && c.holding:
+		c.deferred = append(c.deferred, line)
+		return
+	}
+	c.pending = append(c.pending, line)
+	if !c.holding && c.srv.pollInterval() == 0 {
+		c.releaseLocked()
+	}
+}
+
+// releaseLocked hands every pending answer to the writer.
+// The caller must hold c.mu.
+func (c *conn) releaseLocked() {
+	if len(c.pending) == 0 {
+		return
+	}
+	c.sendQ = append(c.sendQ, c.pending...)
+	c.pending = nil
+	c.cond.Broadcast()
+}
+
+func (c *conn) release() {
+	c.mu.Lock()
+	c.releaseLocked()
+	c.mu.Unlock()
+}
+
+// hold starts handling a chunk: answers completed meanwhile are kept back.
+func (c *conn) hold() {
+	c.mu.Lock()
+	c.holding = true
+	c.mu.Unlock()
+}
+
+// unhold ends handling a chunk: the deferred async answers join the pending
+// ones after the chunk's own, and all are released unless polling sends
+// them at the next tick.
+func (c *conn) unhold(release bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holding = false
+	c.pending = append(c.pending, c.deferred...)
+	c.deferred = nil
+	if release {
+		c.releaseLocked()
+	}
+}
+
+// finish ends the connection after the client closed its side: answers
+// already released are still written, later ones are dropped.
+func (c *conn) finish() {
+	c.mu.Lock()
+	c.releaseLocked()
+	c.drain = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
