@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Options configures a Client. The zero value is ready to use.
@@ -295,6 +296,10 @@ func compactParams(params json.RawMessage) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, params); err != nil {
 		return nil, fmt.Errorf("%w: params are not valid JSON: %w", ErrInvalidRequest, err)
+	}
+	if !utf8.Valid(buf.Bytes()) {
+		// SPDK's parser rejects it by closing the connection.
+		return nil, fmt.Errorf("%w: params are not valid UTF-8", ErrInvalidRequest)
 	}
 	switch b := buf.Bytes(); b[0] {
 	case '{', '[':

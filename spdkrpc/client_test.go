@@ -178,6 +178,9 @@ func TestClient_requestTooLarge(t *testing.T) {
 	if _, err := c.CallRaw(ctx, "", nil); !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("empty method: %v, want ErrInvalidRequest", err)
 	}
+	if _, err := c.CallRaw(ctx, "big", json.RawMessage("{\"name\":\"\xc3\"}")); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("invalid UTF-8: %v, want ErrInvalidRequest", err)
+	}
 	if _, err := c.CallRaw(ctx, "big", json.RawMessage(`"a string"`)); !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("string params: %v, want ErrInvalidRequest", err)
 	}

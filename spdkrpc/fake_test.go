@@ -34,7 +34,8 @@ type fakeReply struct {
 // fakeSPDK is a minimal SPDK-framed server over a real Unix socket: it reads
 // concatenated JSON values, answers one compact line per reply (in
 // completion order when replies are delayed) and closes the connection on
-// bytes that are not JSON.
+// bytes that are not JSON. Unlike spdkserver it can send any bytes at all,
+// which the tests of bad replies need.
 type fakeSPDK struct {
 	t       testing.TB
 	path    string
@@ -42,8 +43,7 @@ type fakeSPDK struct {
 	version string
 	methods []string // answer of rpc_get_methods; nil: answer "Method not found"
 	handle  func(r fakeReq) fakeReply
-	poll    time.Duration // >0: requests are answered on a ticker, like SPDK's poller
-	mute    bool          // answer nothing at all (a hung SPDK)
+	mute    bool // answer nothing at all (a hung SPDK)
 
 	mu    sync.Mutex // protects the fields below
 	reqs  []fakeReq
@@ -145,30 +145,6 @@ func (f *fakeSPDK) serve(nc net.Conn) {
 		defer wmu.Unlock()
 		_, _ = nc.Write(b)
 	}
-	var queue []func() // requests waiting for the next poll
-	var qmu sync.Mutex
-	done := make(chan struct{})
-	defer close(done)
-	if f.poll > 0 {
-		f.wg.Go(func() {
-			tick := time.NewTicker(f.poll)
-			defer tick.Stop()
-			var due []func() // answered at the tick after they were read
-			for {
-				select {
-				case <-done:
-					return
-				case <-tick.C:
-				}
-				for _, fn := range due {
-					fn()
-				}
-				qmu.Lock()
-				due, queue = queue, nil
-				qmu.Unlock()
-			}
-		})
-	}
 	dec := json.NewDecoder(nc)
 	for {
 		var raw json.RawMessage
@@ -185,26 +161,9 @@ func (f *fakeSPDK) serve(nc net.Conn) {
 		f.mu.Lock()
 		f.reqs = append(f.reqs, r)
 		f.mu.Unlock()
-		answer := func() {
-			rep := f.reply(r)
-			switch {
-			case rep.Close:
-				nc.Close()
-			case rep.Raw != "":
-				write([]byte(rep.Raw))
-			case rep.NoReply:
-			default:
-				write(encodeReply(r.ID, rep))
-			}
-		}
-		if f.poll > 0 {
-			qmu.Lock()
-			queue = append(queue, answer)
-			qmu.Unlock()
-			continue
-		}
 		rep := f.reply(r)
-		if rep.Delay > 0 || rep.Wait != nil {
+		switch {
+		case rep.Delay > 0 || rep.Wait != nil:
 			f.wg.Go(func() {
 				if rep.Wait != nil {
 					<-rep.Wait
@@ -212,11 +171,13 @@ func (f *fakeSPDK) serve(nc net.Conn) {
 				time.Sleep(rep.Delay)
 				write(encodeReply(r.ID, rep))
 			})
-			continue
-		}
-		answer()
-		if rep.Close {
+		case rep.Close:
 			return
+		case rep.Raw != "":
+			write([]byte(rep.Raw))
+		case rep.NoReply:
+		default:
+			write(encodeReply(r.ID, rep))
 		}
 	}
 }
