@@ -15,6 +15,10 @@ import (
 	"github.com/creachadair/jrpc2/channel"
 )
 
+// errNoResult is returned for a reply with neither result nor error, which
+// SPDK never sends.
+var errNoResult = errors.New("the reply has neither a result nor an error")
+
 // errConnClosed is the cause recorded when the client itself closes a
 // connection (Close, or Reconnect to a new socket).
 var errConnClosed = errors.New("connection closed by the client")
@@ -188,12 +192,15 @@ func (cn *conn) call(ctx context.Context, method string, params json.RawMessage)
 		p = params
 	}
 	rsp, err := cn.jc.Call(ctx, method, p)
-	if err == nil {
-		var raw json.RawMessage
-		_ = rsp.UnmarshalResult(&raw) // never fails for *json.RawMessage
-		return raw, nil
+	if err != nil {
+		return nil, cn.classify(ctx, err)
 	}
-	return nil, cn.classify(ctx, err)
+	var raw json.RawMessage
+	_ = rsp.UnmarshalResult(&raw) // never fails for *json.RawMessage
+	if len(raw) == 0 {
+		return nil, errNoResult
+	}
+	return raw, nil
 }
 
 // classify turns an error from jrpc2 into one of ours.

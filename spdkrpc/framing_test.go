@@ -2,12 +2,18 @@ package spdkrpc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
+
+	"github.com/creachadair/jrpc2"
 )
 
 func decodeAll(r io.Reader, maxSize int) ([]string, error) {
@@ -74,6 +80,9 @@ func FuzzDecodeReply(f *testing.F) {
 		`{"a":[1}]`,
 		"  \n\t{}",
 		`{"a":"\u00E9"}`,
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"two\"}\n{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1}\n{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":[3]}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":\"1\",\"result\":\"string id\"}{\"jsonrpc\":\"2.0\",\"id\":1.0,\"result\":0}{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":2}{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"dup\"}",
+		"[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":true},{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-19,\"message\":\"No such device\"}}]\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -98,7 +107,89 @@ func FuzzDecodeReply(f *testing.F) {
 				t.Fatalf("value %d = %q, encoding/json says %q", i, v, want)
 			}
 		}
+		checkMatching(t, data, got)
 	})
+}
+
+// checkMatching sends three calls over an in-memory connection whose server
+// answers with data, and checks that every call that succeeded got the
+// result of a reply in the stream carrying its own id. (Which one, when the
+// stream repeats an id, is jrpc2's choice: it delivers each read value on
+// its own goroutine.)
+func checkMatching(t *testing.T, data []byte, values []string) {
+	cli, srv := net.Pipe()
+	ch := newChannel(cli, 0)
+	cn := &conn{ch: ch, jc: jrpc2.NewClient(ch, nil)}
+	defer cn.close(errConnClosed)
+
+	ids := make(map[string]string) // method -> id, as the server saw them
+	go func() {
+		defer srv.Close()
+		dec := json.NewDecoder(srv)
+		for range 3 {
+			var req struct {
+				ID     json.RawMessage `json:"id"`
+				Method string          `json:"method"`
+			}
+			if dec.Decode(&req) != nil {
+				return
+			}
+			ids[req.Method] = string(req.ID)
+		}
+		_, _ = srv.Write(data)
+	}()
+	type outcome struct {
+		method string
+		res    json.RawMessage
+		err    error
+	}
+	out := make(chan outcome, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, m := range []string{"m0", "m1", "m2"} {
+		go func() {
+			res, err := cn.call(ctx, m, nil)
+			out <- outcome{m, res, err}
+		}()
+	}
+	results := make([]outcome, 0, 3)
+	for range 3 {
+		results = append(results, <-out)
+	}
+	// Every reply was read or the stream failed, so the server is done.
+	for _, o := range results {
+		if o.err != nil {
+			continue
+		}
+		if want := resultsFor(values, ids[o.method]); !slices.Contains(want, string(o.res)) {
+			t.Fatalf("call %s (id %s) got %s; the stream's replies for it hold %q", o.method, ids[o.method], o.res, want)
+		}
+	}
+}
+
+// resultsFor returns the results of the reply objects with the id.
+func resultsFor(values []string, id string) []string {
+	var out []string
+	for _, v := range values {
+		var msgs []json.RawMessage
+		if strings.HasPrefix(v, "[") {
+			if json.Unmarshal([]byte(v), &msgs) != nil {
+				continue
+			}
+		} else {
+			msgs = []json.RawMessage{json.RawMessage(v)}
+		}
+		for _, m := range msgs {
+			var r struct {
+				ID     json.RawMessage `json:"id"`
+				Result json.RawMessage `json:"result"`
+			}
+			if json.Unmarshal(m, &r) == nil && string(r.ID) == id && r.Result != nil {
+				out = append(out, string(r.Result))
+			}
+		}
+	}
+	return out
 }
 
 func TestReplyDecoder_readError(t *testing.T) {
