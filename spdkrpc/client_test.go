@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +30,7 @@ func echoN(r fakeReq) fakeReply {
 
 func TestClient_requestEncoding(t *testing.T) {
 	f := newFake(t, func(r fakeReq) fakeReply { return fakeReply{Result: true} }).start()
-	f.methods = nil // methods unknown: everything is allowed
+	f.setMethods(nil) // methods unknown: everything is allowed
 	c := newTestClient(t, f, Options{})
 	connected(t, c)
 	ctx := context.Background()
@@ -72,7 +74,7 @@ func TestClient_pipelinedOutOfOrder(t *testing.T) {
 		rep.Delay = time.Duration(n-rep.Result.(int)) * 3 * time.Millisecond
 		return rep
 	}).start()
-	f.methods = append(f.methods, "echo")
+	f.addMethods("echo")
 	c := newTestClient(t, f, Options{})
 	connected(t, c)
 
@@ -98,7 +100,7 @@ func TestClient_contextEndsFirst(t *testing.T) {
 		}
 		return echoN(r)
 	}).start()
-	f.methods = append(f.methods, "slow", "echo")
+	f.addMethods("slow", "echo")
 	c := newTestClient(t, f, Options{MaxInFlight: 1})
 	connected(t, c)
 
@@ -151,7 +153,7 @@ func TestClient_badReplyDropsConnection(t *testing.T) {
 				}
 				return fakeReply{Result: true}
 			}).start()
-			f.methods = append(f.methods, "bad")
+			f.addMethods("bad")
 			c := newTestClient(t, f, Options{})
 			connected(t, c)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -166,7 +168,7 @@ func TestClient_badReplyDropsConnection(t *testing.T) {
 
 func TestClient_requestTooLarge(t *testing.T) {
 	f := newFake(t, func(r fakeReq) fakeReply { return fakeReply{Result: true} }).start()
-	f.methods = append(f.methods, "big")
+	f.addMethods("big")
 	c := newTestClient(t, f, Options{})
 	connected(t, c)
 	ctx := context.Background()
@@ -243,7 +245,7 @@ func TestClient_replySizes(t *testing.T) {
 		}
 		return fakeReply{Result: true}
 	}).start()
-	f.methods = nil
+	f.setMethods(nil)
 	c := newTestClient(t, f, Options{})
 	connected(t, c)
 	ctx := context.Background()
@@ -260,7 +262,7 @@ func TestClient_replySizes(t *testing.T) {
 
 func TestClient_tooManyValues(t *testing.T) {
 	f := newFake(t, func(r fakeReq) fakeReply { return fakeReply{Result: true} }).start()
-	f.methods = nil
+	f.setMethods(nil)
 	c := newTestClient(t, f, Options{})
 	connected(t, c)
 	ctx := context.Background()
@@ -279,5 +281,55 @@ func TestClient_tooManyValues(t *testing.T) {
 	}
 	if n := len(f.requestsFor("many")); n != 1 {
 		t.Errorf("%d requests sent, want 1", n)
+	}
+}
+
+// A server that stops reading must not hold up callers whose context ends:
+// requests queue behind the blocked write instead of blocking the caller.
+func TestClient_stuckWriteDoesNotBlockCallers(t *testing.T) {
+	path := filepath.Join(shortDir(t), "stuck.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(release); ln.Close(); wg.Wait() }()
+	wg.Go(func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		dec := json.NewDecoder(nc)
+		for range 2 { // answer the handshake, then read nothing more
+			var req struct {
+				ID json.RawMessage `json:"id"`
+			}
+			if dec.Decode(&req) != nil {
+				return
+			}
+			fmt.Fprintf(nc, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"Method not found"}}`+"\n", req.ID)
+		}
+		<-release
+	})
+	c := New(path, Options{WriteTimeout: time.Hour})
+	defer c.Close()
+	connected(t, c)
+
+	params := map[string]string{"s": strings.Repeat("x", 200<<10)}
+	for i := range 20 { // far more than the socket buffers hold
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		done := make(chan error, 1)
+		go func() { done <- c.Call(ctx, "fill", params, nil) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("call %d: %v, want DeadlineExceeded", i, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("call %d is blocked behind a write that cannot finish", i)
+		}
+		cancel()
 	}
 }

@@ -27,6 +27,11 @@ var errConnClosed = errors.New("connection closed by the client")
 // writes each request as one compact JSON value, with nothing around it, and
 // reads replies with a replyDecoder.
 //
+// Send only queues: a writer goroutine writes what is queued, several
+// requests per write when they pile up. jrpc2 calls Send under its client
+// lock, so a write that blocks (SPDK not reading) must not hold up callers
+// whose context ends; it is bounded by the write timeout instead.
+//
 // The first failure in either direction is recorded as the connection's
 // cause and closes the socket, so that the reader stops and jrpc2 fails
 // every pending call. Recv's errors wrap channel.ErrClosed on purpose: jrpc2
@@ -38,20 +43,29 @@ type spdkChannel struct {
 	dec          *replyDecoder
 	writeTimeout time.Duration
 
-	wmu sync.Mutex // serialises writes
+	qmu   sync.Mutex // protects queue
+	queue net.Buffers
+	wake  chan struct{} // buffered 1: the queue is not empty
+	wrote chan struct{} // closed when the writer has stopped
 
 	once  sync.Once
 	cause error         // set once, before dead is closed
 	dead  chan struct{} // closed when the connection has failed
 }
 
+// newChannel starts the channel's writer; it stops when the channel fails
+// or closes, and waitWriter waits for it.
 func newChannel(nc net.Conn, writeTimeout time.Duration) *spdkChannel {
-	return &spdkChannel{
+	ch := &spdkChannel{
 		nc:           nc,
 		dec:          newReplyDecoder(nc, MaxReplySize),
 		writeTimeout: writeTimeout,
+		wake:         make(chan struct{}, 1),
+		wrote:        make(chan struct{}),
 		dead:         make(chan struct{}),
 	}
+	go ch.writer()
+	return ch
 }
 
 // Send implements channel.Channel.
@@ -60,17 +74,43 @@ func (ch *spdkChannel) Send(b []byte) error {
 		// The client checks before calling jrpc2; this guards the wire.
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrRequestTooLarge, len(b), MaxRequestSize)
 	}
-	ch.wmu.Lock()
-	defer ch.wmu.Unlock()
-	if ch.writeTimeout > 0 {
-		_ = ch.nc.SetWriteDeadline(time.Now().Add(ch.writeTimeout))
+	if err := ch.err(); err != nil {
+		return err
 	}
-	if _, err := ch.nc.Write(b); err != nil {
-		ch.fail(fmt.Errorf("writing a request: %w", err))
-		return ch.err()
+	ch.qmu.Lock()
+	ch.queue = append(ch.queue, b)
+	ch.qmu.Unlock()
+	select {
+	case ch.wake <- struct{}{}:
+	default:
 	}
 	return nil
 }
+
+func (ch *spdkChannel) writer() {
+	defer close(ch.wrote)
+	for {
+		select {
+		case <-ch.dead:
+			return
+		case <-ch.wake:
+		}
+		ch.qmu.Lock()
+		bufs := ch.queue
+		ch.queue = nil
+		ch.qmu.Unlock()
+		if ch.writeTimeout > 0 {
+			_ = ch.nc.SetWriteDeadline(time.Now().Add(ch.writeTimeout))
+		}
+		if _, err := bufs.WriteTo(ch.nc); err != nil {
+			ch.fail(fmt.Errorf("writing requests: %w", err))
+			return
+		}
+	}
+}
+
+// waitWriter waits for the writer to stop; the channel must have failed.
+func (ch *spdkChannel) waitWriter() { <-ch.wrote }
 
 // Recv implements channel.Channel.
 func (ch *spdkChannel) Recv() ([]byte, error) {
@@ -168,10 +208,11 @@ func (cn *conn) has(method string) bool {
 	return cn.methods == nil || cn.methods[method]
 }
 
-// close fails the connection with cause and waits for jrpc2's goroutines.
+// close fails the connection with cause and waits for its goroutines.
 func (cn *conn) close(cause error) {
 	cn.ch.fail(cause)
 	_ = cn.jc.Close()
+	cn.ch.waitWriter()
 }
 
 func (cn *conn) callInto(ctx context.Context, method string, params json.RawMessage, result any) error {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -80,9 +81,9 @@ func TestErrorTable_transcripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var next *Error
-	f := newFake(t, func(fakeReq) fakeReply { return fakeReply{Err: next} }).start()
-	f.methods = nil // every method goes to the fake
+	var next atomic.Pointer[Error] // the answer for the next request
+	f := newFake(t, func(fakeReq) fakeReply { return fakeReply{Err: next.Load()} }).start()
+	f.setMethods(nil) // every method goes to the fake
 	c := newTestClient(t, f, Options{})
 	connected(t, c)
 
@@ -110,7 +111,7 @@ func TestErrorTable_transcripts(t *testing.T) {
 			if tr.Response.Error == nil {
 				t.Fatalf("%s records no error", base)
 			}
-			next = tr.Response.Error
+			next.Store(tr.Response.Error)
 			_, err = c.CallRaw(context.Background(), tr.Request.Method, tr.Request.Params)
 			for _, s := range allSentinels {
 				if got := errors.Is(err, s); got != (s == want) {
@@ -122,8 +123,8 @@ func TestErrorTable_transcripts(t *testing.T) {
 				return
 			}
 			var se *Error
-			if !errors.As(err, &se) || se.Code != next.Code || se.Message != next.Message {
-				t.Errorf("errors.As: got %+v, want code %d message %q", se, next.Code, next.Message)
+			if !errors.As(err, &se) || se.Code != tr.Response.Error.Code || se.Message != tr.Response.Error.Message {
+				t.Errorf("errors.As: got %+v, want %+v", se, tr.Response.Error)
 			}
 			sent := f.requests()
 			last := sent[len(sent)-1]

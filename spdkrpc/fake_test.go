@@ -41,14 +41,14 @@ type fakeSPDK struct {
 	path    string
 	ln      net.Listener
 	version string
-	methods []string // answer of rpc_get_methods; nil: answer "Method not found"
 	handle  func(r fakeReq) fakeReply
 	mute    bool // answer nothing at all (a hung SPDK)
 
-	mu    sync.Mutex // protects the fields below
-	reqs  []fakeReq
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
+	mu      sync.Mutex // protects the fields below
+	methods []string   // answer of rpc_get_methods; nil: answer "Method not found"
+	reqs    []fakeReq
+	conns   map[net.Conn]bool
+	wg      sync.WaitGroup
 }
 
 // shortDir returns a directory whose paths fit a Unix socket address.
@@ -65,6 +65,20 @@ func newFake(t testing.TB, handle func(fakeReq) fakeReply) *fakeSPDK {
 	f := &fakeSPDK{t: t, path: filepath.Join(shortDir(t), "spdk.sock"), version: "SPDK v26.05 fake", handle: handle}
 	f.methods = []string{"spdk_get_version", "rpc_get_methods"}
 	return f
+}
+
+// setMethods sets the answer of rpc_get_methods; nil makes it fail.
+func (f *fakeSPDK) setMethods(m []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.methods = m
+}
+
+// addMethods adds to the answer of rpc_get_methods.
+func (f *fakeSPDK) addMethods(m ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.methods = append(f.methods, m...)
 }
 
 // start listens at f.path; the fake stops at the end of the test.
@@ -193,10 +207,12 @@ func (f *fakeSPDK) reply(r fakeReq) fakeReply {
 	case "spdk_get_version":
 		return fakeReply{Result: VersionInfo{Version: f.version, Fields: VersionFields{Major: 26, Minor: 5}}}
 	case "rpc_get_methods":
+		f.mu.Lock()
+		defer f.mu.Unlock()
 		if f.methods == nil {
 			return fakeReply{Err: &Error{Code: CodeMethodNotFound, Message: "Method not found"}}
 		}
-		return fakeReply{Result: f.methods}
+		return fakeReply{Result: append([]string(nil), f.methods...)}
 	}
 	if f.handle == nil {
 		return fakeReply{Err: &Error{Code: CodeMethodNotFound, Message: "Method not found"}}

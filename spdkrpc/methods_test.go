@@ -34,7 +34,7 @@ func TestTypedMethods(t *testing.T) {
 		}
 		return fakeReply{Result: true}
 	}).start()
-	f.methods = []string{"spdk_get_version", "rpc_get_methods", "bdev_lvol_create_lvstore", "bdev_lvol_get_lvstores",
+	methods := []string{"spdk_get_version", "rpc_get_methods", "bdev_lvol_create_lvstore", "bdev_lvol_get_lvstores",
 		"bdev_lvol_rename_lvstore", "bdev_lvol_grow_lvstore", "bdev_lvol_delete_lvstore", "bdev_lvol_create",
 		"bdev_lvol_delete", "bdev_lvol_get_lvols", "bdev_lvol_snapshot", "bdev_lvol_clone", "bdev_lvol_clone_bdev",
 		"bdev_lvol_set_parent", "bdev_lvol_set_parent_bdev", "bdev_lvol_rename", "bdev_lvol_resize",
@@ -42,6 +42,7 @@ func TestTypedMethods(t *testing.T) {
 		"bdev_lvol_check_shallow_copy", "bdev_get_bdevs", "bdev_get_iostat", "bdev_malloc_create",
 		"bdev_malloc_delete", "bdev_aio_create", "bdev_aio_delete", "bdev_wait_for_examine",
 		"framework_wait_init", "notify_get_types", "notify_get_notifications"}
+	f.setMethods(methods)
 	c := newTestClient(t, f, Options{})
 	connected(t, c)
 	ctx := context.Background()
@@ -95,7 +96,7 @@ func TestTypedMethods(t *testing.T) {
 		{"bdev_aio_delete", `{"name":"aio0"}`, func() (any, error) { return nil, c.AioDelete(ctx, "aio0") }, nil},
 		{"bdev_wait_for_examine", "", func() (any, error) { return nil, c.WaitForExamine(ctx) }, nil},
 		{"framework_wait_init", "", func() (any, error) { return nil, c.FrameworkWaitInit(ctx) }, nil},
-		{"rpc_get_methods", "", func() (any, error) { return c.GetMethods(ctx) }, f.methods},
+		{"rpc_get_methods", "", func() (any, error) { return c.GetMethods(ctx) }, methods},
 		{"notify_get_types", "", func() (any, error) { return c.NotifyGetTypes(ctx) }, results["notify_get_types"]},
 		{"notify_get_notifications", "", func() (any, error) { return c.NotifyGetNotifications(ctx, 0, 0) }, results["notify_get_notifications"]},
 		{"notify_get_notifications", `{"id":5,"max":10}`, func() (any, error) { return c.NotifyGetNotifications(ctx, 5, 10) }, results["notify_get_notifications"]},
@@ -124,7 +125,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestTypedMethods_refusedLocally(t *testing.T) {
 	f := newFake(t, nil).start()
-	f.methods = nil
+	f.setMethods(nil)
 	c := newTestClient(t, f, Options{})
 	connected(t, c)
 	ctx := context.Background()

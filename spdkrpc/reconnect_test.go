@@ -42,7 +42,7 @@ func TestClient_disconnectFailsPendingAndReconnects(t *testing.T) {
 		}
 		return echoN(r)
 	}).start()
-	f.methods = append(f.methods, "hang", "echo")
+	f.addMethods("hang", "echo")
 	obs := &recObserver{}
 	c := newTestClient(t, f, Options{Observer: obs, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 	connected(t, c)
@@ -77,7 +77,7 @@ func TestClient_disconnectFailsPendingAndReconnects(t *testing.T) {
 
 func TestClient_failFastWhileDisconnected(t *testing.T) {
 	f := newFake(t, func(fakeReq) fakeReply { return fakeReply{Result: true} })
-	f.methods = nil
+	f.setMethods(nil)
 	c := newTestClient(t, f, Options{MinBackoff: time.Hour, MaxBackoff: time.Hour})
 
 	start := time.Now()
@@ -196,7 +196,7 @@ func TestClient_handshakeTimeout(t *testing.T) {
 
 func TestClient_closeFailsPending(t *testing.T) {
 	f := newFake(t, func(r fakeReq) fakeReply { return fakeReply{NoReply: true} }).start()
-	f.methods = nil
+	f.setMethods(nil)
 	c := New(f.path, Options{})
 	connected(t, c)
 	errs := make(chan error, 1)
