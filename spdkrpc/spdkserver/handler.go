@@ -56,3 +56,13 @@ var (
 	// the socket file stays behind (stale).
 	ErrCrash = errors.New("spdkserver: crash")
 )
+
+// Immediate marks err as answered before any work was queued, such as a
+// parameter that failed to decode: SPDK sends such an answer at once even for
+// a method whose successful answers come late (see Options.Async).
+func Immediate(err error) error { return &immediateError{err} }
+
+type immediateError struct{ err error }
+
+func (e *immediateError) Error() string { return e.err.Error() }
+func (e *immediateError) Unwrap() error { return e.err }

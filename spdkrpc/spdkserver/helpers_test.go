@@ -27,7 +27,8 @@ const lvstoresResult = `[{"uuid":"800da8bc-906e-491c-b27d-26686b407e9b","name":"
 
 // isAsync marks the methods that complete through blobstore metadata I/O.
 func isAsync(method string) bool {
-	return method == "bdev_lvol_create" || method == "bdev_lvol_snapshot" || method == "async"
+	return method == "bdev_lvol_create" || method == "bdev_lvol_snapshot" || method == "async" ||
+		method == "asyncbad"
 }
 
 // testHandler answers the methods the recordings use with their recorded
@@ -36,6 +37,7 @@ func isAsync(method string) bool {
 //	echo   answers its params
 //	sleep  answers {"ms":N} after N ms, from another goroutine
 //	async  like echo, but listed by isAsync
+//	asyncbad  listed by isAsync, but fails at once through Immediate
 //	peer   answers the caller's credentials
 //	crash  replies ErrCrash; hang replies ErrNoReply
 //	ctx    answers when the request's context ends, by sending on ctxDone
@@ -63,6 +65,8 @@ func (h *testHandler) ServeRPC(ctx context.Context, req *spdkserver.Request, rep
 		reply(nil, &spdkrpc.Error{Code: -19, Message: "No such device"})
 	case "echo", "async":
 		reply(req.Params, nil)
+	case "asyncbad":
+		reply(nil, spdkserver.Immediate(&spdkrpc.Error{Code: spdkrpc.CodeInternalError, Message: "spdk_json_decode_object failed"}))
 	case "sleep":
 		var p struct{ MS int }
 		if err := json.Unmarshal(req.Params, &p); err != nil {

@@ -40,6 +40,15 @@ func (a *answer) replyFunc(cl *call) ReplyFunc {
 // deliver applies the server's faults for the method, then files the answer.
 func (a *answer) deliver(cl *call, result any, err error) {
 	s := a.c.srv
+	var imm *immediateError
+	if errors.As(err, &imm) {
+		err = imm.err
+		if !a.batch {
+			a.mu.Lock()
+			a.async = false
+			a.mu.Unlock()
+		}
+	}
 	switch {
 	case errors.Is(err, ErrCrash):
 		s.Crash()
@@ -84,7 +93,7 @@ func (a *answer) done(cl *call, result any, err error) {
 		a.parts = append(a.parts, part)
 	}
 	a.left--
-	last, parts := a.left == 0, a.parts
+	last, parts, async := a.left == 0, a.parts, a.async
 	a.mu.Unlock()
 	if !last || len(parts) == 0 {
 		return // more to come, or only notifications: nothing is sent
@@ -93,7 +102,7 @@ func (a *answer) done(cl *call, result any, err error) {
 	if a.batch {
 		line = joinBatch(parts)
 	}
-	a.c.complete(append(line, '\n'), a.async)
+	a.c.complete(append(line, '\n'), async)
 }
 
 // encode renders the answer to cl. A result that cannot be encoded is

@@ -137,6 +137,26 @@ func TestServer_pipelinedAsyncOrder(t *testing.T) {
 	}
 }
 
+// TestServer_immediateAnswerOfAsyncMethod checks that an async method's
+// answer marked Immediate (a parameter SPDK cannot decode) leaves with the
+// synchronous answers, as in transcript 133, while a successful async answer
+// still waits for them.
+func TestServer_immediateAnswerOfAsyncMethod(t *testing.T) {
+	f := startServer(t, spdkserver.Options{})
+	c := f.dial(t)
+	send(t, c, `{"id":1,"method":"async","params":{}}{"id":2,"method":"asyncbad"}{"id":3,"method":"echo","params":{}}`)
+	want := []string{
+		`{"jsonrpc":"2.0","id":2,"error":{"code":-32603,"message":"spdk_json_decode_object failed"}}`,
+		`{"jsonrpc":"2.0","id":3,"result":{}}`,
+		`{"jsonrpc":"2.0","id":1,"result":{}}`,
+	}
+	for i, w := range want {
+		if got := readLine(t, c); got != w {
+			t.Errorf("line %d:\n got %s\nwant %s", i, got, w)
+		}
+	}
+}
+
 // TestServer_replyLinesAreCompact checks the shape rules on answers built
 // from arbitrary results: compact, one line, SPDK's member order, no HTML
 // escaping, and "data" only when set.

@@ -1,0 +1,196 @@
+package spdksim
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+func (m *model) mallocCreateLocked(p params) (any, error) {
+	bs, n := p.uint("block_size"), p.uint("num_blocks")
+	if bs < 512 || bs%512 != 0 || n == 0 {
+		return nil, syncErr(einval)
+	}
+	name, ok := p.strOK("name")
+	if !ok {
+		name = fmt.Sprintf("Malloc%d", m.mallocSeq)
+		m.mallocSeq++
+	}
+	if _, dup := m.findBdevLocked(name); dup {
+		return nil, syncErr(eexist)
+	}
+	if n > (1<<62)/bs || (m.opts.MemoryLimit != 0 && m.mallocBytes+n*bs > m.opts.MemoryLimit) {
+		return nil, syncErr(enomem)
+	}
+	id, ok := p.strOK("uuid")
+	if !ok {
+		id = m.newUUIDLocked()
+	}
+	if _, dup := m.findBdevByUUIDLocked(id); dup {
+		return nil, syncErr(eexist)
+	}
+	m.mallocBytes += n * bs
+	b := &bdev{kind: kindMalloc, name: name, uuid: id, blockSize: bs, numBlocks: n}
+	m.registerLocked(b)
+	return name, nil
+}
+
+func (m *model) aioCreateLocked(p params) (any, error) {
+	name, file := p.str("name"), p.str("filename")
+	if _, dup := m.findBdevLocked(name); dup {
+		return nil, syncErr(eexist)
+	}
+	bs := p.uint("block_size")
+	if bs == 0 {
+		bs = 512
+	}
+	if bs%512 != 0 {
+		return nil, syncErr(einval)
+	}
+	st, err := os.Stat(file)
+	if err != nil {
+		return nil, syncErr(enoent)
+	}
+	if st.Size() < int64(bs) || !st.Mode().IsRegular() {
+		return nil, syncErr(einval)
+	}
+	id, ok := p.strOK("uuid")
+	if !ok {
+		// A stable UUID per file keeps esnap links to an aio bdev valid
+		// across restarts.
+		id = uuid.NewSHA1(uuid.NameSpaceURL, []byte("file://"+file)).String()
+	}
+	if _, dup := m.findBdevByUUIDLocked(id); dup {
+		return nil, syncErr(eexist)
+	}
+	b := &bdev{kind: kindAio, name: name, uuid: id, blockSize: bs, numBlocks: uint64(st.Size()) / bs, filename: file}
+	m.registerLocked(b)
+	m.examineLocked(b)
+	return name, nil
+}
+
+// deleteBaseBdevLocked is bdev_malloc_delete and bdev_aio_delete. An
+// lvstore on the bdev goes with it (its metadata stays in an aio file); an
+// esnap clone reading from it makes SPDK hang with the bdev already gone.
+func (m *model) deleteBaseBdevLocked(p params, kind bdevKind) (any, error) {
+	b, ok := m.findBdevLocked(p.str("name"))
+	if !ok || b.kind != kind {
+		return nil, syncErr(enodev)
+	}
+	deps := m.esnapDependentsLocked(b)
+	for _, s := range m.stores {
+		if s.base == b {
+			if m.hangsOnRemoveLocked(s) {
+				return nil, errNoReply
+			}
+			m.closeStoreLocked(s)
+			break
+		}
+	}
+	if len(deps) > 0 && !m.opts.crashes() {
+		return nil, syncErr(ebusy)
+	}
+	for _, l := range deps {
+		l.esnapBaseGone = true
+	}
+	m.unregisterLocked(b)
+	if kind == kindMalloc {
+		m.mallocBytes -= b.size()
+	}
+	if len(deps) > 0 {
+		return nil, errNoReply
+	}
+	return true, nil
+}
+
+// getBdevsLocked lists bdevs, or finds one by name, alias or UUID. With a
+// timeout, a missing bdev is waited for; wait is then non-nil and the
+// caller runs it without the lock.
+func (m *model) getBdevsLocked(p params) (result any, wait func(context.Context) (any, error), err error) {
+	name, ok := p.strOK("name")
+	if !ok {
+		out := make([]bdevJSON, 0, len(m.bdevs))
+		claims := m.claimsLocked()
+		for _, b := range m.bdevs {
+			out = append(out, bdevJSONOf(b, claims))
+		}
+		return out, nil, nil
+	}
+	if b, ok := m.lookupBdevLocked(name); ok {
+		return []bdevJSON{bdevJSONOf(b, m.claimsLocked())}, nil, nil
+	}
+	timeout := p.uint("timeout")
+	if timeout == 0 {
+		return nil, nil, syncErr(enodev)
+	}
+	deadline := time.Now().Add(time.Duration(min(timeout, 1<<40)) * time.Millisecond)
+	wait = func(ctx context.Context) (any, error) {
+		timer := time.NewTimer(time.Until(deadline))
+		defer timer.Stop()
+		for {
+			m.mu.Lock()
+			b, ok := m.lookupBdevLocked(name)
+			changed := m.changed
+			var res any
+			if ok {
+				res = []bdevJSON{bdevJSONOf(b, m.claimsLocked())}
+			}
+			m.mu.Unlock()
+			if ok {
+				return res, nil
+			}
+			select {
+			case <-changed:
+			case <-timer.C:
+				return nil, syncErr(enodev)
+			case <-ctx.Done():
+				return nil, errNoReply
+			}
+		}
+	}
+	return nil, wait, nil
+}
+
+// lookupBdevLocked is findBdevLocked plus a match on the bdev UUID.
+func (m *model) lookupBdevLocked(name string) (*bdev, bool) {
+	if b, ok := m.findBdevLocked(name); ok {
+		return b, true
+	}
+	return m.findBdevByUUIDLocked(name)
+}
+
+func (m *model) getIostatLocked(p params) (any, error) {
+	type stat struct {
+		Name              string `json:"name"`
+		BytesRead         uint64 `json:"bytes_read"`
+		NumReadOps        uint64 `json:"num_read_ops"`
+		BytesWritten      uint64 `json:"bytes_written"`
+		NumWriteOps       uint64 `json:"num_write_ops"`
+		BytesUnmapped     uint64 `json:"bytes_unmapped"`
+		NumUnmapOps       uint64 `json:"num_unmap_ops"`
+		ReadLatencyTicks  uint64 `json:"read_latency_ticks"`
+		WriteLatencyTicks uint64 `json:"write_latency_ticks"`
+		UnmapLatencyTicks uint64 `json:"unmap_latency_ticks"`
+	}
+	type iostat struct {
+		TickRate uint64 `json:"tick_rate"`
+		Ticks    uint64 `json:"ticks"`
+		Bdevs    []stat `json:"bdevs"`
+	}
+	out := iostat{TickRate: 1000000000, Ticks: uint64(time.Now().UnixNano()), Bdevs: []stat{}}
+	if name, ok := p.strOK("name"); ok {
+		b, found := m.lookupBdevLocked(name)
+		if !found {
+			return nil, syncErr(enodev)
+		}
+		out.Bdevs = append(out.Bdevs, stat{Name: b.name})
+		return out, nil
+	}
+	for _, b := range m.bdevs {
+		out.Bdevs = append(out.Bdevs, stat{Name: b.name})
+	}
+	return out, nil
+}

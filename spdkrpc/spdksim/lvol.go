@@ -1,0 +1,271 @@
+package spdksim
+
+import (
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+)
+
+// lvol is a logical volume: a blob in an lvstore, usually with a bdev.
+type lvol struct {
+	uuid string
+	name string
+	// aliasName is the part after "lvs/" in the bdev alias. It equals name
+	// except after a half-failed or over-long rename (sharp edges 4 and 6).
+	aliasName string
+	lvs       *lvstore
+	seq       uint64 // creation order across the model, like a blob id
+	clusters  uint64
+	thin      bool
+	readOnly  bool
+	snapshot  bool
+	allocated uint64
+
+	parent *lvol   // the snapshot this lvol is a clone of
+	clones []*lvol // for snapshots: clones in the order they were attached
+
+	// esnap is the UUID of the external snapshot's bdev ("" if none) and
+	// esnapBdev the bdev it was opened against: nil while degraded, and
+	// still set after SPDK lost the base without telling the lvol.
+	esnap     string
+	esnapBdev *bdev
+	// esnapBaseGone marks an esnap clone whose base bdev was deleted under
+	// it: SPDK still lists it as healthy, and crashes when it is deleted.
+	esnapBaseGone bool
+	// esnapOnClaimed marks an esnap clone of an already claimed bdev, which
+	// crashes SPDK the next time the esnap device is opened.
+	esnapOnClaimed bool
+
+	bdev *bdev // the registered lvol bdev; nil while degraded
+}
+
+func (l *lvol) alias() string { return l.lvs.name + "/" + l.aliasName }
+
+func (l *lvol) isClone() bool { return l.parent != nil }
+
+func (l *lvol) sizeBytes() uint64 { return l.clusters * l.lvs.clusterSize }
+
+func (l *lvol) wire() spdkrpc.Lvol {
+	return spdkrpc.Lvol{
+		Alias: spdkrpc.LvolAlias(l.lvs.name + "/" + l.name), UUID: spdkrpc.LvolUUID(l.uuid),
+		Name: spdkrpc.LvolName(l.name), IsThinProvisioned: l.thin, IsSnapshot: l.snapshot,
+		IsClone: l.isClone(), IsEsnapClone: l.esnap != "", IsDegraded: l.bdev == nil,
+		NumAllocatedClusters: l.allocated,
+		Lvs:                  spdkrpc.LvstoreRef{Name: spdkrpc.LvstoreName(l.lvs.name), UUID: spdkrpc.LvstoreUUID(l.lvs.uuid)},
+	}
+}
+
+// driverInfo is driver_specific.lvol of the lvol's bdev.
+func (l *lvol) driverInfo() *spdkrpc.LvolDriverInfo {
+	d := &spdkrpc.LvolDriverInfo{
+		LvolStoreUUID: spdkrpc.LvstoreUUID(l.lvs.uuid), BaseBdev: spdkrpc.BdevName(l.lvs.base.name),
+		ThinProvision: l.thin, NumAllocatedClusters: l.allocated, Snapshot: l.snapshot,
+		Clone: l.isClone(), EsnapClone: l.esnap != "", ExternalSnapshotName: spdkrpc.BdevUUID(l.esnap),
+	}
+	if l.parent != nil {
+		d.BaseSnapshot = spdkrpc.LvolName(l.parent.name)
+	}
+	for _, c := range l.clones {
+		d.Clones = append(d.Clones, spdkrpc.LvolName(c.name))
+	}
+	return d
+}
+
+// detach cuts l from its parent snapshot or external snapshot.
+func (l *lvol) detach() {
+	if p := l.parent; p != nil {
+		for i, c := range p.clones {
+			if c == l {
+				p.clones = append(p.clones[:i:i], p.clones[i+1:]...)
+				break
+			}
+		}
+	}
+	l.parent, l.esnap, l.esnapBdev, l.esnapBaseGone, l.esnapOnClaimed = nil, "", nil, false, false
+}
+
+// newLvolLocked adds an lvol to s and registers its bdev. The caller has
+// checked names, space and metadata pages.
+func (m *model) newLvolLocked(s *lvstore, name string, clusters uint64, thin bool) *lvol {
+	m.lvolSeq++
+	l := &lvol{uuid: m.newUUIDLocked(), name: name, aliasName: name, lvs: s, seq: m.lvolSeq, clusters: clusters, thin: thin}
+	if !thin {
+		l.allocated = clusters
+	}
+	s.lvols = append(s.lvols, l)
+	m.registerLvolLocked(l)
+	return l
+}
+
+func (m *model) registerLvolLocked(l *lvol) {
+	if l.bdev != nil {
+		return
+	}
+	l.bdev = &bdev{kind: kindLvol, name: l.uuid, uuid: l.uuid, blockSize: l.lvs.base.blockSize, lvol: l}
+	l.bdev.numBlocks = l.sizeBytes() / l.bdev.blockSize
+	m.registerLocked(l.bdev)
+}
+
+// checkNewNameLocked runs the checks every lvol-creating call makes after
+// the synchronous ones: name, duplicate, metadata page, bdev alias.
+func (m *model) checkNewNameLocked(s *lvstore, name string) error {
+	if !validName(name) {
+		return paramsErr(einval)
+	}
+	if _, dup := s.lvolNamed(name); dup {
+		return paramsErr(eexist)
+	}
+	return m.checkPageAndAliasLocked(s, name)
+}
+
+func (m *model) checkPageAndAliasLocked(s *lvstore, name string) error {
+	if !s.hasPages(1) {
+		return paramsErr(enomem)
+	}
+	if _, taken := m.findBdevLocked(s.name + "/" + name); taken {
+		return paramsErr(eexist)
+	}
+	return nil
+}
+
+func (m *model) createLvolLocked(p params) (any, error) {
+	if !validClearMethod(p.str("clear_method")) {
+		return nil, errClearMethod
+	}
+	if !p.has("uuid") && !p.has("lvs_name") {
+		return nil, syncErr(einval)
+	}
+	s, err := m.storeXorLocked(p, "uuid")
+	if err != nil {
+		return nil, err
+	}
+	name := p.str("lvol_name")
+	if !validName(name) {
+		return nil, syncErr(einval)
+	}
+	if _, dup := s.lvolNamed(name); dup {
+		return nil, syncErr(eexist)
+	}
+	mib := p.uint("size_in_mib")
+	if mib > (1<<63)>>20 {
+		return nil, paramsErr(enospc)
+	}
+	clusters := (mib<<20 + s.clusterSize - 1) / s.clusterSize
+	thin := p.boolean("thin_provision")
+	if !s.hasPages(1) {
+		return nil, paramsErr(enomem)
+	}
+	if !thin {
+		if clusters > s.freeClusters() {
+			return nil, paramsErr(enospc)
+		}
+		if !s.hasPages(1 + extentPages(clusters)) {
+			return nil, paramsErr(enomem)
+		}
+	}
+	if err := m.checkPageAndAliasLocked(s, name); err != nil {
+		return nil, err
+	}
+	return m.newLvolLocked(s, name, clusters, thin).uuid, nil
+}
+
+// snapshotLocked makes a read-only snapshot of an lvol. The snapshot takes
+// over the origin's clusters and place in the chain; the origin becomes a
+// thin clone of it.
+func (m *model) snapshotLocked(p params) (any, error) {
+	o, ok := m.findLvolLocked(p.str("lvol_name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	name := p.str("snapshot_name")
+	if err := m.checkNewNameLocked(o.lvs, name); err != nil {
+		return nil, err
+	}
+	if o.readOnly {
+		return nil, paramsErr(einval)
+	}
+	s := m.newLvolLocked(o.lvs, name, o.clusters, o.thin)
+	s.snapshot, s.readOnly, s.allocated = true, true, o.allocated
+	s.esnap, s.esnapBdev, s.esnapBaseGone, s.esnapOnClaimed = o.esnap, o.esnapBdev, o.esnapBaseGone, o.esnapOnClaimed
+	if pp := o.parent; pp != nil {
+		s.parent = pp
+		for i, c := range pp.clones {
+			if c == o {
+				pp.clones[i] = s
+			}
+		}
+	}
+	o.parent, o.esnap, o.esnapBdev, o.esnapBaseGone, o.esnapOnClaimed = s, "", nil, false, false
+	o.thin, o.allocated = true, 0
+	s.clones = []*lvol{o}
+	return s.uuid, nil
+}
+
+func (m *model) cloneLocked(p params) (any, error) {
+	s, ok := m.findLvolLocked(p.str("snapshot_name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	if !s.snapshot {
+		return nil, paramsErr(einval)
+	}
+	name := p.str("clone_name")
+	if !validName(name) {
+		return nil, paramsErr(einval)
+	}
+	if _, dup := s.lvs.lvolNamed(name); dup {
+		return nil, paramsErr(eexist)
+	}
+	if !s.lvs.hasPages(1) && m.opts.crashes() {
+		// SPDK v26.05 dies here instead of failing (sharp edge 1).
+		return nil, errCrash
+	}
+	if err := m.checkPageAndAliasLocked(s.lvs, name); err != nil {
+		return nil, err
+	}
+	c := m.newLvolLocked(s.lvs, name, s.clusters, true)
+	c.parent = s
+	s.clones = append(s.clones, c)
+	return c.uuid, nil
+}
+
+func (m *model) cloneBdevLocked(p params) (any, error) {
+	b, ok := m.findBdevLocked(p.str("bdev"))
+	if !ok {
+		return nil, msgErr(spdkrpc.CodeInvalidParams, "bdev does not exist")
+	}
+	s, ok := m.findStoreLocked(p.str("lvs_name"), false)
+	if !ok {
+		return nil, msgErr(spdkrpc.CodeInvalidParams, "lvs does not exist")
+	}
+	if b.kind == kindLvol && b.lvol.lvs == s {
+		return nil, msgErr(spdkrpc.CodeInvalidParams, "bdev is an lvol in same lvs as clone; use bdev_lvol_clone instead")
+	}
+	name := p.str("clone_name")
+	if err := m.checkNewNameLocked(s, name); err != nil {
+		return nil, err
+	}
+	if b.size()%s.clusterSize != 0 || b.blockSize > s.base.blockSize {
+		return nil, paramsErr(einval)
+	}
+	claimed := m.claimOfLocked(b) == "read_many_write_one"
+	c := m.newLvolLocked(s, name, b.size()/s.clusterSize, true)
+	c.esnap, c.esnapBdev, c.esnapOnClaimed = b.uuid, b, claimed
+	return c.uuid, nil
+}
+
+func (m *model) getLvolsLocked(p params) (any, error) {
+	stores := m.stores
+	if p.has("lvs_uuid") || p.has("lvs_name") {
+		s, err := m.storeXorLocked(p, "lvs_uuid")
+		if err != nil {
+			return nil, err
+		}
+		stores = []*lvstore{s}
+	}
+	out := []spdkrpc.Lvol{}
+	for _, s := range stores {
+		for _, l := range s.lvols {
+			out = append(out, l.wire())
+		}
+	}
+	return out, nil
+}

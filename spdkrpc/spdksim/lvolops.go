@@ -1,0 +1,242 @@
+package spdksim
+
+// Operations on existing lvols: delete (with its merge), rename, resize,
+// read-only, re-parenting, decouple and inflate.
+
+func (m *model) deleteLvolLocked(p params) (any, error) {
+	l, ok := m.findLvolLocked(p.str("name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	if l.esnapBaseGone && m.opts.crashes() {
+		// Opening the lost esnap device during the delete dereferences a
+		// NULL lvol in SPDK v26.05 (transcript 210).
+		return nil, errCrash
+	}
+	if deps := m.esnapDependentsLocked(l.bdev); len(deps) > 0 {
+		if m.opts.crashes() {
+			return nil, errNoReply // and the lvol stays (sharp edge 3)
+		}
+		return nil, internalErr(ebusy)
+	}
+	if len(l.clones) > 1 {
+		return nil, internalErr(eperm)
+	}
+	if len(l.clones) == 1 {
+		m.mergeIntoCloneLocked(l, l.clones[0])
+	}
+	m.removeLvolLocked(l)
+	return true, nil
+}
+
+// mergeIntoCloneLocked is what deleting a snapshot with exactly one clone
+// does: the snapshot's clusters move into the clone, and the clone takes
+// the snapshot's own parent (snapshot or external), or none.
+func (m *model) mergeIntoCloneLocked(s, c *lvol) {
+	c.allocated = min(c.clusters, c.allocated+s.allocated)
+	s.allocated = 0
+	c.parent = s.parent
+	if s.parent != nil {
+		for i, x := range s.parent.clones {
+			if x == s {
+				s.parent.clones[i] = c
+			}
+		}
+	}
+	c.esnap, c.esnapBdev, c.esnapBaseGone, c.esnapOnClaimed = s.esnap, s.esnapBdev, s.esnapBaseGone, s.esnapOnClaimed
+	s.parent, s.clones = nil, nil
+}
+
+func (m *model) removeLvolLocked(l *lvol) {
+	l.detach()
+	s := l.lvs
+	for i, x := range s.lvols {
+		if x == l {
+			s.lvols = append(s.lvols[:i:i], s.lvols[i+1:]...)
+			break
+		}
+	}
+	if l.bdev != nil {
+		m.unregisterLocked(l.bdev)
+		l.bdev = nil
+	}
+}
+
+// renameLvolLocked renames an lvol. SPDK changes the bdev alias before the
+// blob's name; on a read-only blob the second step fails and the first
+// stays done (sharp edge 6). Over-long names are cut at 63 bytes for the
+// lvol but not for the alias (sharp edge 4).
+func (m *model) renameLvolLocked(p params) (any, error) {
+	l, ok := m.findLvolLocked(p.str("old_name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	full := p.str("new_name")
+	name := cutName(full)
+	if name == l.name && full == l.aliasName {
+		return true, nil
+	}
+	if name == "" {
+		return nil, paramsErr(einval)
+	}
+	if other, dup := l.lvs.lvolNamed(name); dup && other != l {
+		return nil, paramsErr(eexist)
+	}
+	if b, taken := m.findBdevLocked(l.lvs.name + "/" + full); taken && b != l.bdev {
+		return nil, paramsErr(eexist)
+	}
+	l.aliasName = full
+	if l.readOnly {
+		return nil, paramsErr(eperm)
+	}
+	l.name = name
+	return true, nil
+}
+
+func (m *model) resizeLocked(p params) (any, error) {
+	l, ok := m.findLvolLocked(p.str("name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	if l.readOnly {
+		return nil, paramsErr(eperm)
+	}
+	mib := p.uint("size_in_mib")
+	if mib > (1<<63)>>20 {
+		return nil, paramsErr(enospc)
+	}
+	clusters := (mib<<20 + l.lvs.clusterSize - 1) / l.lvs.clusterSize
+	if !l.thin && clusters > l.clusters {
+		grow := clusters - l.clusters
+		if grow > l.lvs.freeClusters() {
+			return nil, paramsErr(enospc)
+		}
+		if !l.lvs.hasPages(extentPages(clusters) - extentPages(l.allocated)) {
+			return nil, paramsErr(enomem)
+		}
+		l.allocated += grow
+	}
+	l.clusters = clusters
+	l.allocated = min(l.allocated, clusters)
+	l.bdev.numBlocks = l.sizeBytes() / l.bdev.blockSize
+	return true, nil
+}
+
+func (m *model) setReadOnlyLocked(p params) (any, error) {
+	l, ok := m.findLvolLocked(p.str("name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	l.readOnly = true
+	return true, nil
+}
+
+func (m *model) setParentLocked(p params) (any, error) {
+	l, ok := m.findLvolLocked(p.str("lvol_name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	s, ok := m.findLvolLocked(p.str("parent_name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	switch {
+	case s.lvs != l.lvs:
+		return nil, paramsErr(enoent)
+	case !s.snapshot || l.snapshot || s == l || !l.thin:
+		return nil, paramsErr(einval)
+	case l.parent == s:
+		return nil, paramsErr(eexist)
+	case s.clusters != l.clusters:
+		return nil, paramsErr(einval)
+	}
+	l.detach()
+	l.parent = s
+	s.clones = append(s.clones, l)
+	return true, nil
+}
+
+func (m *model) setParentBdevLocked(p params) (any, error) {
+	l, ok := m.findLvolLocked(p.str("lvol_name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	b, ok := m.findBdevLocked(p.str("parent_name"))
+	if !ok {
+		return nil, paramsErr(enodev)
+	}
+	switch {
+	case b == l.lvs.base || b == l.bdev || !l.thin || l.snapshot:
+		return nil, paramsErr(einval)
+	case l.esnapBdev == b:
+		return nil, paramsErr(eexist)
+	}
+	claimed := m.claimOfLocked(b) == "read_many_write_one"
+	l.detach()
+	l.esnap, l.esnapBdev, l.esnapOnClaimed = b.uuid, b, claimed
+	return true, nil
+}
+
+// decoupleLocked copies the parent's clusters into the lvol and hands it
+// the grandparent: the lvol no longer depends on its parent.
+func (m *model) decoupleLocked(p params) (any, error) {
+	l, ok := m.findLvolLocked(p.str("name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	if l.parent == nil && l.esnap == "" {
+		return nil, paramsErr(einval)
+	}
+	want := l.clusters
+	if pp := l.parent; pp != nil {
+		want = min(l.clusters, l.allocated+pp.allocated)
+	}
+	if err := m.allocateLocked(l, want); err != nil {
+		return nil, err
+	}
+	if pp := l.parent; pp != nil && (pp.parent != nil || pp.esnap != "") {
+		gp, es, eb := pp.parent, pp.esnap, pp.esnapBdev
+		l.detach()
+		l.parent, l.esnap, l.esnapBdev = gp, es, eb
+		if gp != nil {
+			gp.clones = append(gp.clones, l)
+		}
+		return true, nil
+	}
+	l.detach()
+	return true, nil
+}
+
+// inflateLocked allocates every cluster of the lvol and cuts all its
+// parents: it becomes thick and stands alone.
+func (m *model) inflateLocked(p params) (any, error) {
+	l, ok := m.findLvolLocked(p.str("name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	if !l.thin {
+		return true, nil
+	}
+	if err := m.allocateLocked(l, l.clusters); err != nil {
+		return nil, err
+	}
+	l.detach()
+	l.thin = false
+	return true, nil
+}
+
+// allocateLocked raises l's allocated clusters to n, or fails with SPDK's
+// asynchronous ENOSPC / ENOMEM.
+func (m *model) allocateLocked(l *lvol, n uint64) error {
+	if n <= l.allocated {
+		return nil
+	}
+	if n-l.allocated > l.lvs.freeClusters() {
+		return paramsErr(enospc)
+	}
+	if !l.lvs.hasPages(extentPages(n) - extentPages(l.allocated)) {
+		return paramsErr(enomem)
+	}
+	l.allocated = n
+	return nil
+}

@@ -1,0 +1,261 @@
+package spdksim
+
+import (
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+)
+
+const (
+	defaultClusterSize = 4 << 20
+	defaultMDRatio     = 100
+	mdPageSize         = 4096
+	// maxNameLen is SPDK's limit on lvol and lvstore names, in bytes
+	// (SPDK_LVOL_NAME_MAX less the terminating NUL).
+	maxNameLen = 63
+	// extentPageClusters is how many clusters one extent page maps: an
+	// lvol with allocated clusters costs metadata pages beyond its own.
+	extentPageClusters = 512
+)
+
+// lvstore is a blobstore on a base bdev.
+type lvstore struct {
+	uuid         string
+	name         string
+	base         *bdev
+	clusterSize  uint64
+	dataClusters uint64
+	mdPages      uint64
+	maxGrowable  uint64
+	ratio        uint64
+	clearMethod  string
+	lvols        []*lvol // creation order
+}
+
+// geometry computes what SPDK's blobstore reserves on a base of the given
+// size: one metadata page per cluster at ratio 100, a super block and three
+// bit masks, all rounded up to whole clusters at the start of the device.
+// A 256 MiB base with 4 MiB clusters gives 64 clusters, 64 md pages and 63
+// data clusters, as recorded.
+func geometry(baseBytes, clusterSize, ratio uint64) (data, mdPages, maxGrowable uint64, ok bool) {
+	total := baseBytes / clusterSize
+	mdPages = total * ratio / 100
+	maskPages := func(bits uint64) uint64 { return (bits/8 + 5 + mdPageSize - 1) / mdPageSize }
+	clusterMask := maskPages(total)
+	pages := 1 + maskPages(mdPages)*2 + clusterMask + mdPages
+	mdClusters := (pages*mdPageSize + clusterSize - 1) / clusterSize
+	if total <= mdClusters {
+		return 0, 0, 0, false
+	}
+	maxGrowable = (clusterMask*mdPageSize - 5) * 8 * clusterSize
+	return total - mdClusters, mdPages, maxGrowable, true
+}
+
+func (s *lvstore) allocatedClusters() uint64 {
+	var n uint64
+	for _, l := range s.lvols {
+		n += l.allocated
+	}
+	return n
+}
+
+func (s *lvstore) freeClusters() uint64 { return s.dataClusters - s.allocatedClusters() }
+
+// mdPagesUsed counts the super blob, one page per lvol and the extent pages
+// of allocated clusters. With it, 59 lvols (four of them with clusters) fill
+// the 64 pages of a 256 MiB store, as in the md-exhaustion recording.
+func (s *lvstore) mdPagesUsed() uint64 {
+	n := uint64(1)
+	for _, l := range s.lvols {
+		n += 1 + extentPages(l.allocated)
+	}
+	return n
+}
+
+func extentPages(clusters uint64) uint64 {
+	return (clusters + extentPageClusters - 1) / extentPageClusters
+}
+
+// hasPages says whether n more metadata pages fit.
+func (s *lvstore) hasPages(n uint64) bool { return s.mdPagesUsed()+n <= s.mdPages }
+
+func (s *lvstore) lvolNamed(name string) (*lvol, bool) {
+	for _, l := range s.lvols {
+		if l.name == name {
+			return l, true
+		}
+	}
+	return nil, false
+}
+
+func (s *lvstore) wire() spdkrpc.Lvstore {
+	return spdkrpc.Lvstore{
+		UUID: spdkrpc.LvstoreUUID(s.uuid), Name: spdkrpc.LvstoreName(s.name),
+		BaseBdev: spdkrpc.BdevName(s.base.name), TotalDataClusters: s.dataClusters,
+		FreeClusters: s.freeClusters(), BlockSize: s.base.blockSize,
+		ClusterSize: s.clusterSize, MaxGrowableSize: s.maxGrowable,
+	}
+}
+
+func validName(n string) bool { return n != "" && len(n) <= maxNameLen }
+
+// cutName is what SPDK's renames do with a long name: keep 63 bytes.
+func cutName(n string) string {
+	if len(n) > maxNameLen {
+		return n[:maxNameLen]
+	}
+	return n
+}
+
+func validClearMethod(c string) bool {
+	return c == "" || c == "none" || c == "unmap" || c == "write_zeroes"
+}
+
+var errClearMethod = msgErr(spdkrpc.CodeInvalidParams, "Invalid clear_method parameter")
+
+func (m *model) createLvstoreLocked(p params) (any, error) {
+	if !validClearMethod(p.str("clear_method")) {
+		return nil, errClearMethod
+	}
+	b, ok := m.findBdevLocked(p.str("bdev_name"))
+	if !ok {
+		return nil, syncErr(enodev)
+	}
+	if m.claimOfLocked(b) != "" {
+		return nil, syncErr(eperm)
+	}
+	name := p.str("lvs_name")
+	if !validName(name) {
+		return nil, syncErr(einval)
+	}
+	if _, dup := m.findStoreLocked(name, false); dup {
+		return nil, syncErr(eexist)
+	}
+	cluster := uint64(defaultClusterSize)
+	if p.has("cluster_sz") {
+		cluster = p.uint("cluster_sz")
+	}
+	ratio := uint64(defaultMDRatio)
+	if r := p.uint("num_md_pages_per_cluster_ratio"); r != 0 {
+		ratio = r
+	}
+	if cluster < mdPageSize || cluster&(cluster-1) != 0 || cluster%b.blockSize != 0 {
+		return nil, syncErr(einval)
+	}
+	data, pages, growable, fits := geometry(b.size(), cluster, ratio)
+	if !fits {
+		return nil, paramsErr(enospc)
+	}
+	s := &lvstore{
+		uuid: m.newUUIDLocked(), name: name, base: b, clusterSize: cluster,
+		dataClusters: data, mdPages: pages, maxGrowable: growable, ratio: ratio, clearMethod: p.str("clear_method"),
+	}
+	m.stores = append(m.stores, s)
+	return s.uuid, nil
+}
+
+func (m *model) getLvstoresLocked(p params) (any, error) {
+	out := []spdkrpc.Lvstore{}
+	if !p.has("uuid") && !p.has("lvs_name") {
+		for _, s := range m.stores {
+			out = append(out, s.wire())
+		}
+		return out, nil
+	}
+	s, err := m.storeXorLocked(p, "uuid")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, s.wire()), nil
+}
+
+func (m *model) renameLvstoreLocked(p params) (any, error) {
+	old, name := p.str("old_name"), cutName(p.str("new_name"))
+	s, ok := m.findStoreLocked(old, false)
+	if !ok {
+		return nil, msgErr(-int(enoent), "Lvol store "+old+" not found")
+	}
+	if name == s.name {
+		return true, nil
+	}
+	if _, dup := m.findStoreLocked(name, false); dup || name == "" {
+		return nil, paramsErr(eexist)
+	}
+	for _, l := range s.lvols {
+		if l.esnapOnClaimed && m.opts.crashes() {
+			// Re-opening the esnap device of a claimed bdev kills SPDK
+			// (sharp edge 2).
+			return nil, errCrash
+		}
+	}
+	s.name = name
+	for _, l := range s.lvols {
+		l.aliasName = l.name
+	}
+	return true, nil
+}
+
+func (m *model) growLvstoreLocked(p params) (any, error) {
+	s, err := m.storeXorLocked(p, "uuid")
+	if err != nil {
+		return nil, err
+	}
+	// The md pages stay as created: a grown store keeps its page budget.
+	if data, _, _, ok := geometry(s.base.size(), s.clusterSize, s.ratio); ok && data > s.dataClusters {
+		s.dataClusters = data
+	}
+	return true, nil
+}
+
+func (m *model) deleteLvstoreLocked(p params) (any, error) {
+	s, err := m.storeXorLocked(p, "uuid")
+	if err != nil {
+		return nil, err
+	}
+	if m.hangsOnRemoveLocked(s) {
+		return nil, errNoReply
+	}
+	m.closeStoreLocked(s)
+	if s.base.kind == kindAio {
+		if err := wipeMetadata(s.base.filename); err != nil {
+			return nil, syncErr(eio)
+		}
+	}
+	return true, nil
+}
+
+// closeStoreLocked unregisters s and all its lvols. The caller decides
+// whether the metadata survives (an aio file keeps it).
+func (m *model) closeStoreLocked(s *lvstore) {
+	for _, l := range s.lvols {
+		if l.bdev != nil {
+			m.unregisterLocked(l.bdev)
+			l.bdev = nil
+		}
+	}
+	for i, x := range m.stores {
+		if x == s {
+			m.stores = append(m.stores[:i:i], m.stores[i+1:]...)
+			break
+		}
+	}
+	m.notifyChangedLocked()
+}
+
+// hangsOnRemoveLocked says whether removing s would pull the external
+// snapshot from under an esnap clone of another lvstore: SPDK never answers
+// such a delete.
+func (m *model) hangsOnRemoveLocked(s *lvstore) bool {
+	if !m.opts.crashes() {
+		return false
+	}
+	for _, l := range s.lvols {
+		if l.bdev == nil {
+			continue
+		}
+		for _, d := range m.esnapDependentsLocked(l.bdev) {
+			if d.lvs != s {
+				return true
+			}
+		}
+	}
+	return false
+}

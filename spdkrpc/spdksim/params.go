@@ -1,0 +1,180 @@
+package spdksim
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+
+	"github.com/google/uuid"
+)
+
+// paramType is a JSON decoder of SPDK's spdk_json_decode_* family.
+type paramType int
+
+const (
+	tString paramType = iota
+	tBool
+	tUint32
+	tUint64
+	tInt32
+	tUUID
+)
+
+// paramSpec is one member of a method's parameter object.
+type paramSpec struct {
+	name     string
+	typ      paramType
+	required bool
+}
+
+func req(name string, t paramType) paramSpec { return paramSpec{name: name, typ: t, required: true} }
+func opt(name string, t paramType) paramSpec { return paramSpec{name: name, typ: t} }
+
+// paramSpecs gives every implemented method's parameters, as SPDK v26.05
+// declares them (lvol_methods_schema.json for the lvol, malloc and query
+// methods; SPDK's RPC docs for aio and notify). A method absent from this
+// table takes no parameters at all.
+var paramSpecs = map[string][]paramSpec{
+	"rpc_get_methods": {opt("current", tBool), opt("include_aliases", tBool)},
+	"bdev_get_bdevs":  {opt("name", tString), opt("timeout", tUint64)},
+	"bdev_get_iostat": {opt("name", tString), opt("per_channel", tBool)},
+	"bdev_malloc_create": {opt("name", tString), req("block_size", tUint32), req("num_blocks", tUint64),
+		opt("uuid", tUUID), opt("optimal_io_boundary", tUint32), opt("md_size", tUint32),
+		opt("md_interleave", tBool), opt("dif_type", tInt32), opt("dif_is_head_of_md", tBool),
+		opt("physical_block_size", tUint32), opt("dif_pi_format", tUint32), opt("numa_id", tInt32)},
+	"bdev_malloc_delete": {req("name", tString)},
+	"bdev_aio_create": {req("name", tString), req("filename", tString), opt("block_size", tUint32),
+		opt("readonly", tBool), opt("fallocate", tBool), opt("uuid", tUUID)},
+	"bdev_aio_delete":          {req("name", tString)},
+	"notify_get_notifications": {opt("id", tUint64), opt("max", tUint64)},
+	"bdev_lvol_create_lvstore": {req("bdev_name", tString), req("lvs_name", tString), opt("cluster_sz", tUint32),
+		opt("clear_method", tString), opt("num_md_pages_per_cluster_ratio", tUint32), opt("md_page_size", tUint32)},
+	"bdev_lvol_delete_lvstore": {opt("uuid", tString), opt("lvs_name", tString)},
+	"bdev_lvol_get_lvstores":   {opt("uuid", tString), opt("lvs_name", tString)},
+	"bdev_lvol_rename_lvstore": {req("old_name", tString), req("new_name", tString)},
+	"bdev_lvol_grow_lvstore":   {opt("uuid", tString), opt("lvs_name", tString)},
+	"bdev_lvol_create": {req("lvol_name", tString), req("size_in_mib", tUint64), opt("thin_provision", tBool),
+		opt("uuid", tString), opt("lvs_name", tString), opt("clear_method", tString)},
+	"bdev_lvol_snapshot":           {req("lvol_name", tString), req("snapshot_name", tString)},
+	"bdev_lvol_clone":              {req("snapshot_name", tString), req("clone_name", tString)},
+	"bdev_lvol_clone_bdev":         {req("bdev", tString), req("lvs_name", tString), req("clone_name", tString)},
+	"bdev_lvol_rename":             {req("old_name", tString), req("new_name", tString)},
+	"bdev_lvol_resize":             {req("name", tString), req("size_in_mib", tUint64)},
+	"bdev_lvol_set_read_only":      {req("name", tString)},
+	"bdev_lvol_delete":             {req("name", tString)},
+	"bdev_lvol_inflate":            {req("name", tString)},
+	"bdev_lvol_decouple_parent":    {req("name", tString)},
+	"bdev_lvol_get_lvols":          {opt("lvs_uuid", tString), opt("lvs_name", tString)},
+	"bdev_lvol_set_parent":         {req("lvol_name", tString), req("parent_name", tString)},
+	"bdev_lvol_set_parent_bdev":    {req("lvol_name", tString), req("parent_name", tString)},
+	"bdev_lvol_start_shallow_copy": {req("src_lvol_name", tString), req("dst_bdev_name", tString)},
+	"bdev_lvol_check_shallow_copy": {req("operation_id", tUint32)},
+}
+
+// params holds decoded parameters: string, bool, uint64 or int64 values.
+type params map[string]any
+
+func (p params) str(k string) string   { s, _ := p[k].(string); return s }
+func (p params) boolean(k string) bool { b, _ := p[k].(bool); return b }
+func (p params) uint(k string) uint64  { u, _ := p[k].(uint64); return u }
+func (p params) has(k string) bool     { _, ok := p[k]; return ok }
+func (p params) strOK(k string) (string, bool) {
+	s, ok := p[k].(string)
+	return s, ok
+}
+
+// decodeParams decodes raw against specs the way spdk_json_decode_object
+// does: params must be an object, every member must be declared and of the
+// declared type, every required member must be present. Any failure is one
+// and the same error, as in SPDK.
+func decodeParams(raw json.RawMessage, specs []paramSpec) (params, bool) {
+	p := params{}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		for _, s := range specs {
+			if s.required {
+				return nil, false
+			}
+		}
+		return p, true
+	}
+	var members map[string]json.RawMessage
+	if raw[0] != '{' || json.Unmarshal(raw, &members) != nil {
+		return nil, false
+	}
+	for k, v := range members {
+		var spec *paramSpec
+		for i := range specs {
+			if specs[i].name == k {
+				spec = &specs[i]
+				break
+			}
+		}
+		if spec == nil {
+			return nil, false
+		}
+		val, ok := decodeValue(v, spec.typ)
+		if !ok {
+			return nil, false
+		}
+		p[k] = val
+	}
+	for _, s := range specs {
+		if s.required && !p.has(s.name) {
+			return nil, false
+		}
+	}
+	return p, true
+}
+
+func decodeValue(v json.RawMessage, t paramType) (any, bool) {
+	switch t {
+	case tString, tUUID:
+		if len(v) == 0 || v[0] != '"' {
+			return nil, false
+		}
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return nil, false
+		}
+		if t == tUUID {
+			if _, err := uuid.Parse(s); err != nil {
+				return nil, false
+			}
+		}
+		return s, true
+	case tBool:
+		switch string(v) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+		return nil, false
+	case tUint32, tUint64:
+		bits := 64
+		if t == tUint32 {
+			bits = 32
+		}
+		u, err := strconv.ParseUint(string(v), 10, bits)
+		if err != nil || !plainInteger(v) {
+			return nil, false
+		}
+		return u, true
+	case tInt32:
+		i, err := strconv.ParseInt(string(v), 10, 32)
+		if err != nil {
+			return nil, false
+		}
+		return i, true
+	}
+	return nil, false
+}
+
+// plainInteger rejects what ParseUint accepts but JSON does not ("+1", "01").
+func plainInteger(v []byte) bool {
+	if len(v) == 0 || v[0] == '+' || (len(v) > 1 && v[0] == '0') {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,180 @@
+package spdksim
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+)
+
+// An aio bdev's file is its disk: the lvstore on it is written at the
+// start of the file after every change, and read back when a new process
+// creates an aio bdev on the same file (SPDK's examine). Malloc-backed
+// lvstores have no such place and die with the process.
+//
+// Layout: the magic, a big-endian uint64 length, then the JSON of diskStore.
+var metaMagic = []byte("SPDKSIM-LVS1\n")
+
+type diskStore struct {
+	UUID         string     `json:"uuid"`
+	Name         string     `json:"name"`
+	ClusterSize  uint64     `json:"cluster_size"`
+	DataClusters uint64     `json:"data_clusters"`
+	MDPages      uint64     `json:"md_pages"`
+	MaxGrowable  uint64     `json:"max_growable"`
+	Ratio        uint64     `json:"ratio"`
+	ClearMethod  string     `json:"clear_method,omitempty"`
+	Lvols        []diskLvol `json:"lvols"`
+}
+
+type diskLvol struct {
+	UUID           string   `json:"uuid"`
+	Name           string   `json:"name"`
+	Clusters       uint64   `json:"clusters"`
+	Allocated      uint64   `json:"allocated"`
+	Thin           bool     `json:"thin,omitempty"`
+	ReadOnly       bool     `json:"read_only,omitempty"`
+	Snapshot       bool     `json:"snapshot,omitempty"`
+	Clones         []string `json:"clones,omitempty"` // UUIDs, in attach order
+	Esnap          string   `json:"esnap,omitempty"`
+	EsnapOnClaimed bool     `json:"esnap_on_claimed,omitempty"`
+}
+
+func encodeStore(s *lvstore) diskStore {
+	d := diskStore{UUID: s.uuid, Name: s.name, ClusterSize: s.clusterSize, DataClusters: s.dataClusters,
+		MDPages: s.mdPages, MaxGrowable: s.maxGrowable, Ratio: s.ratio, ClearMethod: s.clearMethod}
+	for _, l := range s.lvols {
+		dl := diskLvol{UUID: l.uuid, Name: l.name, Clusters: l.clusters, Allocated: l.allocated, Thin: l.thin,
+			ReadOnly: l.readOnly, Snapshot: l.snapshot, Esnap: l.esnap, EsnapOnClaimed: l.esnapOnClaimed}
+		for _, c := range l.clones {
+			dl.Clones = append(dl.Clones, c.uuid)
+		}
+		d.Lvols = append(d.Lvols, dl)
+	}
+	return d
+}
+
+// persistLocked writes every aio-backed lvstore to its file.
+func (m *model) persistLocked() error {
+	for _, s := range m.stores {
+		if s.base.kind != kindAio {
+			continue
+		}
+		if err := writeMetadata(s.base.filename, encodeStore(s)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeMetadata(file string, d diskStore) error {
+	body, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("encode lvstore %s: %w", d.Name, err)
+	}
+	buf := make([]byte, 0, len(metaMagic)+8+len(body))
+	buf = append(buf, metaMagic...)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(len(body)))
+	buf = append(buf, body...)
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("write lvstore %s metadata: %w", d.Name, err)
+	}
+	_, err = f.WriteAt(buf, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write lvstore %s metadata to %s: %w", d.Name, file, err)
+	}
+	return nil
+}
+
+// wipeMetadata erases the magic, as bdev_lvol_delete_lvstore erases the
+// super block.
+func wipeMetadata(file string) error {
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("wipe lvstore metadata: %w", err)
+	}
+	_, err = f.WriteAt(make([]byte, len(metaMagic)), 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// readMetadata returns the lvstore stored in file; ok is false for a blank
+// disk.
+func readMetadata(file string) (d diskStore, ok bool, err error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return d, false, err
+	}
+	defer f.Close()
+	head := make([]byte, len(metaMagic)+8)
+	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head[:len(metaMagic)], metaMagic) {
+		return d, false, nil
+	}
+	n := binary.BigEndian.Uint64(head[len(metaMagic):])
+	if n > 64<<20 {
+		return d, false, fmt.Errorf("%w: %s: length %d", ErrBadMetadata, file, n)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(f, body); err != nil {
+		return d, false, fmt.Errorf("%w: %s: %v", ErrBadMetadata, file, err)
+	}
+	if err := json.Unmarshal(body, &d); err != nil {
+		return d, false, fmt.Errorf("%w: %s: %v", ErrBadMetadata, file, err)
+	}
+	return d, true, nil
+}
+
+// examineLocked loads the lvstore on a new aio bdev, if its file holds
+// one. Like SPDK's examine, failures only leave the bdev unclaimed.
+func (m *model) examineLocked(b *bdev) {
+	d, ok, err := readMetadata(b.filename)
+	if err != nil || !ok {
+		return
+	}
+	if _, dup := m.findStoreLocked(d.UUID, true); dup {
+		return
+	}
+	if _, dup := m.findStoreLocked(d.Name, false); dup {
+		return
+	}
+	s := &lvstore{uuid: d.UUID, name: d.Name, base: b, clusterSize: d.ClusterSize, dataClusters: d.DataClusters,
+		mdPages: d.MDPages, maxGrowable: d.MaxGrowable, ratio: d.Ratio, clearMethod: d.ClearMethod}
+	m.stores = append(m.stores, s)
+	byUUID := map[string]*lvol{}
+	for _, dl := range d.Lvols {
+		m.lvolSeq++
+		l := &lvol{uuid: dl.UUID, name: dl.Name, aliasName: dl.Name, lvs: s, seq: m.lvolSeq, clusters: dl.Clusters,
+			allocated: dl.Allocated, thin: dl.Thin, readOnly: dl.ReadOnly, snapshot: dl.Snapshot,
+			esnap: dl.Esnap, esnapOnClaimed: dl.EsnapOnClaimed}
+		s.lvols = append(s.lvols, l)
+		byUUID[l.uuid] = l
+	}
+	for _, dl := range d.Lvols {
+		p := byUUID[dl.UUID]
+		for _, c := range dl.Clones {
+			if cl, ok := byUUID[c]; ok && !slices.Contains(p.clones, cl) {
+				p.clones = append(p.clones, cl)
+				cl.parent = p
+			}
+		}
+	}
+	for _, l := range s.lvols {
+		if l.esnap != "" {
+			eb, ok := m.findBdevByUUIDLocked(l.esnap)
+			if !ok {
+				continue // degraded until a bdev with that UUID appears
+			}
+			l.esnapBdev = eb
+		}
+		m.registerLvolLocked(l)
+	}
+}

@@ -1,0 +1,208 @@
+package spdksim
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
+)
+
+type obj = map[string]any
+
+// newStore returns a target with malloc bdev base (mib MiB, 4 KiB blocks)
+// and lvstore lvs on it.
+func newStore(t *testing.T, opts Options, base, lvs string, mib int, extra obj) *Target {
+	t.Helper()
+	tg := NewTarget(opts)
+	addStore(t, tg, base, lvs, mib, extra)
+	return tg
+}
+
+func addStore(t *testing.T, tg *Target, base, lvs string, mib int, extra obj) {
+	t.Helper()
+	must[string](t, tg, "bdev_malloc_create", obj{"name": base, "num_blocks": mib * 256, "block_size": 4096})
+	p := obj{"bdev_name": base, "lvs_name": lvs}
+	for k, v := range extra {
+		p[k] = v
+	}
+	must[string](t, tg, "bdev_lvol_create_lvstore", p)
+}
+
+func lvolInfo(t *testing.T, tg *Target, name string) *spdkrpc.LvolDriverInfo {
+	t.Helper()
+	bs := must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": name})
+	info, ok := bs[0].LvolInfo()
+	if !ok {
+		t.Fatalf("%s is not an lvol", name)
+	}
+	return info
+}
+
+func lvols(t *testing.T, tg *Target) map[string]spdkrpc.Lvol {
+	out := map[string]spdkrpc.Lvol{}
+	for _, l := range must[[]spdkrpc.Lvol](t, tg, "bdev_lvol_get_lvols", nil) {
+		out[string(l.Alias)] = l
+	}
+	return out
+}
+
+func freeClusters(t *testing.T, tg *Target, lvs string) uint64 {
+	return must[[]spdkrpc.Lvstore](t, tg, "bdev_lvol_get_lvstores", obj{"lvs_name": lvs})[0].FreeClusters
+}
+
+func create(t *testing.T, tg *Target, lvs, name string, mib int, thin bool) string {
+	t.Helper()
+	return must[string](t, tg, "bdev_lvol_create", obj{"lvs_name": lvs, "lvol_name": name, "size_in_mib": mib, "thin_provision": thin})
+}
+
+func snapshot(t *testing.T, tg *Target, alias, name string) string {
+	t.Helper()
+	return must[string](t, tg, "bdev_lvol_snapshot", obj{"lvol_name": alias, "snapshot_name": name})
+}
+
+func clone(t *testing.T, tg *Target, snap, name string) string {
+	t.Helper()
+	return must[string](t, tg, "bdev_lvol_clone", obj{"snapshot_name": snap, "clone_name": name})
+}
+
+func del(t *testing.T, tg *Target, name string) {
+	t.Helper()
+	if !must[bool](t, tg, "bdev_lvol_delete", obj{"name": name}) {
+		t.Fatalf("delete %s: false", name)
+	}
+}
+
+func TestDelete_mergeSemantics(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, tg *Target)
+	}{
+		{"two clones refuse", func(t *testing.T, tg *Target) {
+			create(t, tg, "lvs0", "v", 16, true)
+			snapshot(t, tg, "lvs0/v", "s")
+			clone(t, tg, "lvs0/s", "c")
+			wantErr(t, tg, "bdev_lvol_delete", obj{"name": "lvs0/s"}, -32603, "Operation not permitted")
+		}},
+		{"one clone merges and owns the clusters", func(t *testing.T, tg *Target) {
+			create(t, tg, "lvs0", "v", 16, false)
+			snapshot(t, tg, "lvs0/v", "s")
+			free := freeClusters(t, tg, "lvs0")
+			del(t, tg, "lvs0/s")
+			info := lvolInfo(t, tg, "lvs0/v")
+			if info.Clone || info.BaseSnapshot != "" || info.NumAllocatedClusters != 4 || !info.ThinProvision {
+				t.Fatalf("after merge: %+v", info)
+			}
+			if got := freeClusters(t, tg, "lvs0"); got != free {
+				t.Fatalf("free clusters %d, want %d (clusters moved, not freed)", got, free)
+			}
+		}},
+		{"one clone takes the grandparent", func(t *testing.T, tg *Target) {
+			create(t, tg, "lvs0", "v", 16, true)
+			snapshot(t, tg, "lvs0/v", "s1")
+			snapshot(t, tg, "lvs0/v", "s2")
+			clone(t, tg, "lvs0/s1", "other")
+			del(t, tg, "lvs0/s2")
+			if info := lvolInfo(t, tg, "lvs0/v"); !info.Clone || info.BaseSnapshot != "s1" {
+				t.Fatalf("v after merge: %+v", info)
+			}
+			got := lvolInfo(t, tg, "lvs0/s1").Clones
+			if len(got) != 2 || got[0] != "v" || got[1] != "other" {
+				t.Fatalf("s1 clones = %v, want [v other] (v in s2's place)", got)
+			}
+		}},
+		{"one clone takes the external snapshot", func(t *testing.T, tg *Target) {
+			must[string](t, tg, "bdev_malloc_create", obj{"name": "bi", "num_blocks": 4096, "block_size": 4096})
+			must[string](t, tg, "bdev_lvol_clone_bdev", obj{"bdev": "bi", "lvs_name": "lvs0", "clone_name": "e"})
+			snapshot(t, tg, "lvs0/e", "es")
+			if info := lvolInfo(t, tg, "lvs0/es"); !info.EsnapClone || info.Clones[0] != "e" {
+				t.Fatalf("snapshot of esnap clone: %+v", info)
+			}
+			del(t, tg, "lvs0/es")
+			info := lvolInfo(t, tg, "lvs0/e")
+			bi := must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "bi"})[0]
+			if !info.EsnapClone || info.Clone || info.ExternalSnapshotName != bi.UUID {
+				t.Fatalf("e after merge: %+v", info)
+			}
+		}},
+		{"clone delete detaches from snapshot", func(t *testing.T, tg *Target) {
+			create(t, tg, "lvs0", "v", 16, true)
+			snapshot(t, tg, "lvs0/v", "s")
+			clone(t, tg, "lvs0/s", "c")
+			del(t, tg, "lvs0/c")
+			if got := lvolInfo(t, tg, "lvs0/s").Clones; len(got) != 1 || got[0] != "v" {
+				t.Fatalf("clones = %v", got)
+			}
+			del(t, tg, "lvs0/v")
+			if got := lvolInfo(t, tg, "lvs0/s").Clones; got != nil {
+				t.Fatalf("clones = %v, want absent", got)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.run(t, newStore(t, Options{}, "Malloc0", "lvs0", 256, nil))
+		})
+	}
+}
+
+// TestMDPages_exhaustion follows sharp edge 1: 16 md pages; the super blob,
+// a thin lvol and its snapshot hold 3, so 13 clones fit.
+func TestMDPages_exhaustion(t *testing.T) {
+	for _, defects := range []bool{true, false} {
+		tg := newStore(t, Options{NoDefects: !defects}, "m", "small", 16, obj{"cluster_sz": 1 << 20})
+		create(t, tg, "small", "v", 4, true)
+		snapshot(t, tg, "small/v", "s")
+		for i := range 13 {
+			clone(t, tg, "small/s", "c"+string(rune('a'+i)))
+		}
+		wantErr(t, tg, "bdev_lvol_create", obj{"lvs_name": "small", "lvol_name": "x", "size_in_mib": 1, "thin_provision": true}, -32602, "Cannot allocate memory")
+		wantErr(t, tg, "bdev_lvol_snapshot", obj{"lvol_name": "small/v", "snapshot_name": "x"}, -32602, "Cannot allocate memory")
+		_, err := call(t, tg, "bdev_lvol_clone", obj{"snapshot_name": "small/s", "clone_name": "x"})
+		if defects && !errors.Is(err, spdkserver.ErrCrash) {
+			t.Fatalf("14th clone: %v, want a crash", err)
+		}
+		if !defects {
+			wantErr(t, tg, "bdev_lvol_clone", obj{"snapshot_name": "small/s", "clone_name": "x"}, -32602, "Cannot allocate memory")
+		}
+	}
+}
+
+func TestSharpEdge6_halfDoneRename(t *testing.T) {
+	tg := newStore(t, Options{}, "Malloc0", "lvs0", 256, nil)
+	create(t, tg, "lvs0", "v", 16, true)
+	snapshot(t, tg, "lvs0/v", "s1")
+	wantErr(t, tg, "bdev_lvol_rename", obj{"old_name": "lvs0/s1", "new_name": "s1renamed"}, -32602, "Operation not permitted")
+	if _, ok := lvols(t, tg)["lvs0/s1"]; !ok {
+		t.Fatal("get_lvols lost s1")
+	}
+	if got := lvolInfo(t, tg, "lvs0/s1renamed"); !got.Snapshot {
+		t.Fatalf("alias lvs0/s1renamed: %+v", got)
+	}
+	if got := lvolInfo(t, tg, "lvs0/v").BaseSnapshot; got != "s1" {
+		t.Fatalf("base_snapshot = %q, want s1", got)
+	}
+	wantErr(t, tg, "bdev_get_bdevs", obj{"name": "lvs0/s1"}, -19, "No such device")
+	wantErr(t, tg, "bdev_lvol_create", obj{"lvs_name": "lvs0", "lvol_name": "s1renamed", "size_in_mib": 4}, -32602, "File exists")
+	wantErr(t, tg, "bdev_lvol_create", obj{"lvs_name": "lvs0", "lvol_name": "s1", "size_in_mib": 4}, -17, "File exists")
+	wantErr(t, tg, "bdev_lvol_set_parent", obj{"lvol_name": "lvs0/v", "parent_name": "lvs0/s1renamed"}, -32602, "File exists")
+}
+
+func TestSharpEdge4_longRenames(t *testing.T) {
+	tg := newStore(t, Options{}, "Malloc0", "lvs0", 256, nil)
+	create(t, tg, "lvs0", "v", 4, true)
+	long := strings.Repeat("n", 100)
+	must[bool](t, tg, "bdev_lvol_rename", obj{"old_name": "lvs0/v", "new_name": long})
+	if _, ok := lvols(t, tg)["lvs0/"+long[:63]]; !ok {
+		t.Fatalf("get_lvols does not show the 63-byte name: %v", lvols(t, tg))
+	}
+	lvolInfo(t, tg, "lvs0/"+long) // the alias keeps all 100
+	wantErr(t, tg, "bdev_get_bdevs", obj{"name": "lvs0/" + long[:63]}, -19, "No such device")
+	must[bool](t, tg, "bdev_lvol_rename_lvstore", obj{"old_name": "lvs0", "new_name": long})
+	if got := must[[]spdkrpc.Lvstore](t, tg, "bdev_lvol_get_lvstores", nil)[0].Name; string(got) != long[:63] {
+		t.Fatalf("lvstore name %q, want cut to 63 bytes", got)
+	}
+	wantErr(t, tg, "bdev_lvol_create", obj{"lvs_name": long[:63], "lvol_name": long[:64], "size_in_mib": 4}, -22, "Invalid argument")
+	wantErr(t, tg, "bdev_lvol_snapshot", obj{"lvol_name": long[:63] + "/" + long[:63], "snapshot_name": long[:64]}, -32602, "Invalid argument")
+}
