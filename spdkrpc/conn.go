@@ -223,10 +223,15 @@ func (cn *conn) callInto(ctx context.Context, method string, params json.RawMess
 	return json.Unmarshal(raw, result)
 }
 
-// call sends one request and waits for its reply or the end of ctx. When ctx
-// ends first, the call returns at once; jrpc2 forgets the id, so a late reply
-// is dropped, and nothing is sent to SPDK (no cancellation notification is
-// configured).
+// call sends one request and waits for its reply or the end of ctx.
+//
+// What jrpc2 (v1.3) sends and does, checked in its source: requests are
+// {"jsonrpc":"2.0","id":N,"method":M[,"params":P]} with integer ids counting
+// from 1 per connection and no params member when params is nil. When ctx
+// ends first the call returns at once and the id is forgotten, so a late
+// reply (like any reply with an unknown id) is dropped; a cancellation
+// notice ("rpc.cancel") would only be sent by an OnCancel hook, which is not
+// set. Each value read is delivered on its own goroutine.
 func (cn *conn) call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
 	var p any
 	if len(params) != 0 {

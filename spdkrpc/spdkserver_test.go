@@ -110,7 +110,10 @@ func dialMini(t testing.TB, path string, opts spdkrpc.Options) *spdkrpc.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() {
+		c.Close()
+		spdkrpc.CheckNoLeaks(t)
+	})
 	return c
 }
 
