@@ -11,29 +11,15 @@ import (
 	"testing"
 )
 
-// transcriptDir finds shared/spdk-transcripts by walking up from the test's
-// working directory (CI has it beside the checkout), or skips the test.
+// transcriptDir is where the recordings of a real spdk_tgt live in this
+// repository; the simulator and the server replay the same files.
 func transcriptDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	dir := filepath.Join("..", "testdata", "spdk-transcripts")
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Fatalf("recordings of a real SPDK not found at %s: %v", dir, err)
 	}
-	for {
-		for _, cand := range []string{
-			filepath.Join(dir, "shared", "spdk-transcripts"),
-			filepath.Join(dir, "..", "shared", "spdk-transcripts"),
-		} {
-			if fi, err := os.Stat(cand); err == nil && fi.IsDir() {
-				return cand
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared/spdk-transcripts not found above the working directory; the recordings of a real SPDK are needed for this test")
-		}
-		dir = parent
-	}
+	return dir
 }
 
 // transcript is one recorded exchange.
