@@ -42,3 +42,53 @@ func (a LvolAlias) Split() (lvs LvstoreName, name LvolName, ok bool) {
 	}
 	return "", "", false
 }
+
+// LvolRef names an lvol the way SPDK's lvol methods accept it: either its
+// alias "lvs/name" or its UUID. SPDK resolves either form itself, so a ref
+// is only ever passed through, never compared; build one from a typed
+// identity with LvolAlias.Ref or LvolUUID.Ref.
+type LvolRef string
+
+// BdevRef names a bdev the way SPDK's bdev arguments accept it: its name, an
+// alias, or its UUID. Like LvolRef it is only passed through to SPDK.
+type BdevRef string
+
+// Ref returns the alias as an lvol reference.
+func (a LvolAlias) Ref() LvolRef { return LvolRef(a) }
+
+// Ref returns the UUID as an lvol reference.
+func (u LvolUUID) Ref() LvolRef { return LvolRef(u) }
+
+// BdevRef returns the lvol's bdev: an lvol's UUID is its bdev's name.
+func (u LvolUUID) BdevRef() BdevRef { return BdevRef(u) }
+
+// Ref returns the name as a bdev reference.
+func (n BdevName) Ref() BdevRef { return BdevRef(n) }
+
+// Ref returns the UUID as a bdev reference.
+func (u BdevUUID) Ref() BdevRef { return BdevRef(u) }
+
+// LvstoreID selects an lvstore by UUID or by name, never both (SPDK rejects
+// both with EINVAL). The zero value selects none, which listing methods read
+// as "all lvstores".
+type LvstoreID struct {
+	uuid LvstoreUUID
+	name LvstoreName
+}
+
+// LvsByUUID selects the lvstore with UUID u.
+func LvsByUUID(u LvstoreUUID) LvstoreID { return LvstoreID{uuid: u} }
+
+// LvsByName selects the lvstore named n.
+func LvsByName(n LvstoreName) LvstoreID { return LvstoreID{name: n} }
+
+// IsZero reports whether id selects no lvstore.
+func (id LvstoreID) IsZero() bool { return id.uuid == "" && id.name == "" }
+
+// String returns the UUID or the name, for messages.
+func (id LvstoreID) String() string {
+	if id.uuid != "" {
+		return "uuid " + string(id.uuid)
+	}
+	return string(id.name)
+}

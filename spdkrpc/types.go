@@ -88,3 +88,64 @@ func (b *Bdev) LvolInfo() (*LvolDriverInfo, bool) {
 	}
 	return b.DriverSpecific.Lvol, true
 }
+
+// VersionInfo is the result of spdk_get_version.
+type VersionInfo struct {
+	// Version is the full version string, "SPDK v26.05 git sha1 d519b163cb".
+	Version string        `json:"version"`
+	Fields  VersionFields `json:"fields"`
+}
+
+// VersionFields are the parts of SPDK's version.
+type VersionFields struct {
+	Major  int    `json:"major"`
+	Minor  int    `json:"minor"`
+	Patch  int    `json:"patch"`
+	Suffix string `json:"suffix"`
+	Commit string `json:"commit,omitempty"`
+}
+
+// ShallowCopyStatus is the result of bdev_lvol_check_shallow_copy.
+type ShallowCopyStatus struct {
+	CopiedClusters uint64 `json:"copied_clusters"`
+	TotalClusters  uint64 `json:"total_clusters"`
+	// State is "in progress", "complete" or "error".
+	State string `json:"state"`
+	// Error explains State "error".
+	Error string `json:"error,omitempty"`
+}
+
+// Iostat is the result of bdev_get_iostat. Latencies are in ticks of
+// TickRate per second; Ticks is the tick counter when SPDK answered.
+type Iostat struct {
+	TickRate uint64       `json:"tick_rate"`
+	Ticks    uint64       `json:"ticks"`
+	Bdevs    []BdevIostat `json:"bdevs"`
+}
+
+// BdevIostat holds one bdev's cumulative I/O counters.
+type BdevIostat struct {
+	Name              BdevName `json:"name"`
+	BytesRead         uint64   `json:"bytes_read"`
+	NumReadOps        uint64   `json:"num_read_ops"`
+	BytesWritten      uint64   `json:"bytes_written"`
+	NumWriteOps       uint64   `json:"num_write_ops"`
+	BytesUnmapped     uint64   `json:"bytes_unmapped"`
+	NumUnmapOps       uint64   `json:"num_unmap_ops"`
+	ReadLatencyTicks  uint64   `json:"read_latency_ticks"`
+	WriteLatencyTicks uint64   `json:"write_latency_ticks"`
+	UnmapLatencyTicks uint64   `json:"unmap_latency_ticks"`
+	QueueDepth        uint64   `json:"queue_depth,omitempty"`
+	IOTime            uint64   `json:"io_time,omitempty"`
+	WeightedIOTime    uint64   `json:"weighted_io_time,omitempty"`
+}
+
+// Notification is one element of notify_get_notifications.
+type Notification struct {
+	// Type is the event, e.g. "bdev_register" or "bdev_unregister".
+	Type string `json:"type"`
+	// Ctx is the event's subject, e.g. the bdev name.
+	Ctx string `json:"ctx"`
+	// ID increases by one per event; pass the last seen to get the next.
+	ID uint64 `json:"id"`
+}

@@ -29,7 +29,7 @@ func normalizeUUIDs(b []byte) string { return uuidRE.ReplaceAllString(string(b),
 
 func loadTranscripts(t *testing.T) map[string]transcript {
 	t.Helper()
-	files, err := filepath.Glob("testdata/transcripts/*_RAW_*.json")
+	files, err := filepath.Glob("../../testdata/spdk-transcripts/*_RAW_*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no transcripts: %v", err)
 	}

@@ -38,7 +38,7 @@ type wireRequest struct {
 
 func loadTranscripts(t *testing.T, from, to string) []string {
 	t.Helper()
-	files, err := filepath.Glob("testdata/transcripts/[0-9]*.json")
+	files, err := filepath.Glob("../../testdata/spdk-transcripts/[0-9]*.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestConformance_transcripts(t *testing.T) {
 // recording with a changed field must be reported, by name.
 func TestConformance_catchesDifferences(t *testing.T) {
 	r := &replayer{t: t, tg: NewTarget(Options{}), uuids: newUUIDMap()}
-	b, err := os.ReadFile("testdata/transcripts/001_spdk_get_version.json")
+	b, err := os.ReadFile("../../testdata/spdk-transcripts/001_spdk_get_version.json")
 	if err != nil {
 		t.Fatal(err)
 	}
