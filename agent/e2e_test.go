@@ -29,6 +29,7 @@ type node struct {
 type nodeOpts struct {
 	poll      time.Duration // simulator poll period; 0 = off
 	allowSelf bool          // put the test's uid on the allow list
+	denySelf  bool          // allow only a uid that is not the test's
 	noDemo    bool
 	health    bool // serve the health socket
 	disk      bool // manage one filesystem disk
@@ -75,6 +76,9 @@ func startNode(t testing.TB, o nodeOpts) *node {
 			t.Fatal(err)
 		}
 		n.cfg.Disks = []string{d}
+	}
+	if o.denySelf {
+		n.cfg.AllowUIDs = []uint32{uint32(os.Getuid()) + 1}
 	}
 	if o.allowSelf {
 		n.cfg.AllowUIDs = append(n.cfg.AllowUIDs, uint32(os.Getuid()))
