@@ -82,9 +82,9 @@ func clientCmd(name string, run clientRun) func(ctx context.Context, args []stri
 		e.asJSON = *output == "json"
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
-		c, err := spdkrpc.Dial(ctx, *socket, spdkrpc.Options{})
+		c, err := dialAgent(ctx, *socket)
 		if err != nil {
-			return fmt.Errorf("connecting to the agent at %s: %w", *socket, err)
+			return err
 		}
 		defer c.Close()
 		e.c = c
@@ -93,6 +93,15 @@ func clientCmd(name string, run clientRun) func(ctx context.Context, args []stri
 		}
 		return nil
 	}
+}
+
+// dialAgent connects to the agent's socket, waiting at most until ctx ends.
+func dialAgent(ctx context.Context, socket string) (*spdkrpc.Client, error) {
+	c, err := spdkrpc.Dial(ctx, socket, spdkrpc.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the agent at %s: %w", socket, err)
+	}
+	return c, nil
 }
 
 // flagsOf declares each subcommand's own flags; values are read back with

@@ -9,10 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/spdk-agent/spdk-agent/agent"
 	"github.com/spdk-agent/spdk-agent/diskid"
 )
 
@@ -35,13 +38,23 @@ subcommands:
   regenerate PATH --force
                        give a disk a new UUID; evict the disk first
 
+With --socket (or $SPDK_AGENT_RPC_SOCKET set) the subcommands ask the running
+agent (its socket is usually /run/spdk-agent/rpc.sock) through agent_disk_*
+methods, about the disks it manages; init and regenerate then need a caller on
+the agent's allow list. Without, they open the disks given by --disk here.
+
 flags (each with an environment fallback):
+  --socket PATH        the running agent's socket ($SPDK_AGENT_RPC_SOCKET)
+  --timeout D          with --socket, give up after this long (default 30s)
   --disk PATH          a filesystem disk, repeatable ($SPDK_AGENT_DISKS, comma-separated)
   --registry FILE      cluster registry of disk UUIDs ($SPDK_AGENT_REGISTRY)
   --state-dir DIR      where the last good registry is kept ($SPDK_AGENT_STATE_DIR)
   --node NAME          this node's name in the registry ($SPDK_AGENT_NODE)
   --prefix-len N       hex digits that must be unique ($SPDK_AGENT_PREFIX_LEN, default 4)
-  -o text|json         output format`
+  -o text|json         output format
+
+--disk, --registry, --state-dir, --node and --prefix-len configure the local
+disks and cannot be given with --socket: the agent uses its own configuration.`
 
 // diskFlags are the flags every disk subcommand takes.
 type diskFlags struct {
@@ -52,7 +65,12 @@ type diskFlags struct {
 	prefixLen int
 	output    string
 	force     bool
+	socket    string
+	timeout   time.Duration
 }
+
+// localOnlyFlags configure local disks; the agent has its own.
+var localOnlyFlags = []string{"disk", "registry", "state-dir", "node", "prefix-len"}
 
 // stringList is a repeatable string flag.
 type stringList []string
@@ -90,6 +108,8 @@ func diskMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fs.IntVar(&f.prefixLen, "prefix-len", prefixLen, "hex digits of a disk UUID that must be unique")
 	fs.StringVar(&f.output, "o", "text", "output format: text or json")
+	fs.StringVar(&f.socket, "socket", envDefault("SPDK_AGENT_RPC_SOCKET", ""), "the running agent's socket; empty: open the disks here")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "with --socket, give up after this long")
 	if sub == "regenerate" {
 		fs.BoolVar(&f.force, "force", false, "really regenerate, even a disk in use")
 	}
@@ -106,17 +126,46 @@ func diskMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.prefixLen < 1 || f.prefixLen > 32 {
 		return fmt.Errorf("%w: --prefix-len %d: want 1 to 32", errUsage, f.prefixLen)
 	}
+	if err := checkDiskArgs(sub, pos, f); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(stderr, diskUsage)
+			err = fmt.Errorf("%w: %w", errUsage, err)
+		}
+		return err
+	}
+	if f.socket != "" {
+		var local []string
+		fs.Visit(func(fl *flag.Flag) {
+			if slices.Contains(localOnlyFlags, fl.Name) {
+				local = append(local, "--"+fl.Name)
+			}
+		})
+		if len(local) > 0 {
+			return fmt.Errorf("%w: %s configure local disks; with --socket the agent uses its own configuration", errUsage, strings.Join(local, ", "))
+		}
+		ctx, cancel := context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+		c, err := dialAgent(ctx, f.socket)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return runDiskSub(ctx, agentDisks{c}, sub, pos, f, stdout)
+	}
+	return runDiskSub(ctx, &localDisks{f: f, stderr: stderr}, sub, pos, f, stdout)
+}
+
+// checkDiskArgs checks the positional arguments of sub.
+func checkDiskArgs(sub string, pos []string, f diskFlags) error {
 	switch sub {
 	case "list", "check":
 		if len(pos) > 0 {
 			return fmt.Errorf("%w: %s takes no arguments (use --disk PATH)", errUsage, sub)
 		}
-		return diskList(ctx, f, sub == "check", stdout, stderr)
 	case "init":
 		if len(pos) == 0 {
 			return fmt.Errorf("%w: init needs at least one disk PATH", errUsage)
 		}
-		return diskInit(ctx, f, pos, stdout, stderr)
 	case "regenerate":
 		if len(pos) != 1 {
 			return fmt.Errorf("%w: regenerate needs exactly one disk PATH", errUsage)
@@ -124,10 +173,52 @@ func diskMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if !f.force {
 			return fmt.Errorf("%w: regenerate changes the identity other components know the disk by: evict the disk, then pass --force", errUsage)
 		}
-		return diskRegenerate(ctx, f, pos[0], stdout, stderr)
 	default:
-		fmt.Fprintln(stderr, diskUsage)
-		return fmt.Errorf("%w: unknown disk subcommand %q", errUsage, sub)
+		return fmt.Errorf("unknown disk subcommand %q", sub)
+	}
+	return nil
+}
+
+// diskBackend does the work of the disk subcommands: on disks opened here,
+// or through the running agent. Both answer in the same types, which one
+// renderer prints.
+type diskBackend interface {
+	// list checks the disks (check: now, against a re-read registry).
+	list(ctx context.Context, check bool) (agent.DiskReport, error)
+	// init gives each path an identity and reports every disk after;
+	// the report is nil when there is nothing to report.
+	init(ctx context.Context, paths []string) (*agent.DiskReport, error)
+	regenerate(ctx context.Context, path string, force bool) (agent.DiskRegenerated, error)
+}
+
+func runDiskSub(ctx context.Context, b diskBackend, sub string, pos []string, f diskFlags, stdout io.Writer) error {
+	switch sub {
+	case "list", "check":
+		rep, err := b.list(ctx, sub == "check")
+		if err != nil {
+			return err
+		}
+		if err := printDisks(rep, f.output, stdout); err != nil {
+			return err
+		}
+		if bad := rep.Problems(); sub == "check" && len(bad) > 0 {
+			return fmt.Errorf("%d problem(s): %s", len(bad), strings.Join(bad, "; "))
+		}
+		return nil
+	case "init":
+		rep, err := b.init(ctx, pos)
+		if rep != nil {
+			if perr := printDisks(*rep, f.output, stdout); perr != nil {
+				return perr
+			}
+		}
+		return err
+	default: // regenerate
+		r, err := b.regenerate(ctx, pos[0], f.force)
+		if err != nil {
+			return err
+		}
+		return printRegenerated(r, f.output, stdout)
 	}
 }
 
@@ -174,47 +265,28 @@ func newDiskManager(ctx context.Context, f diskFlags, stderr io.Writer) (*diskid
 	return m, nil
 }
 
-// diskReport is the -o json output of list, check and init.
-type diskReport struct {
-	Disks    []diskid.DiskStatus `json:"disks"`
-	Registry diskid.RegistryInfo `json:"registry"`
-	Counters diskid.Counters     `json:"counters"`
+// localDisks opens the disks given by the flags in this process.
+type localDisks struct {
+	f      diskFlags
+	stderr io.Writer
 }
 
-func diskList(ctx context.Context, f diskFlags, check bool, stdout, stderr io.Writer) error {
-	m, err := newDiskManager(ctx, f, stderr)
+func (l *localDisks) list(ctx context.Context, _ bool) (agent.DiskReport, error) {
+	m, err := newDiskManager(ctx, l.f, l.stderr)
 	if err != nil {
-		return err
+		return agent.DiskReport{}, err
 	}
 	disks, err := m.Check(ctx)
 	if err != nil {
-		return err
+		return agent.DiskReport{}, err
 	}
-	if err := printDisks(m, disks, f.output, stdout); err != nil {
-		return err
-	}
-	if !check {
-		return nil
-	}
-	var bad []string
-	for _, d := range disks {
-		if d.State != diskid.StateOK {
-			bad = append(bad, fmt.Sprintf("%s (%s)", diskLabel(d), d.State))
-		}
-	}
-	if _, info, ok := m.Registry(); f.registry != "" && !ok {
-		bad = append(bad, info.Problem)
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%d problem(s): %s", len(bad), strings.Join(bad, "; "))
-	}
-	return nil
+	return agent.NewDiskReport(m, disks), nil
 }
 
-func diskInit(ctx context.Context, f diskFlags, paths []string, stdout, stderr io.Writer) error {
-	m, err := newDiskManager(ctx, f, stderr)
+func (l *localDisks) init(ctx context.Context, paths []string) (*agent.DiskReport, error) {
+	m, err := newDiskManager(ctx, l.f, l.stderr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var errs []error
 	for _, p := range paths {
@@ -222,52 +294,56 @@ func diskInit(ctx context.Context, f diskFlags, paths []string, stdout, stderr i
 			errs = append(errs, err)
 		}
 	}
-	if err := printDisks(m, m.Disks(), f.output, stdout); err != nil {
-		return err
-	}
-	return errors.Join(errs...)
+	rep := agent.NewDiskReport(m, m.Disks())
+	return &rep, errors.Join(errs...)
 }
 
-func diskRegenerate(ctx context.Context, f diskFlags, path string, stdout, stderr io.Writer) error {
+func (l *localDisks) regenerate(ctx context.Context, path string, force bool) (agent.DiskRegenerated, error) {
+	f := l.f
 	f.disks = append(f.disks, path)
-	m, err := newDiskManager(ctx, f, stderr)
+	m, err := newDiskManager(ctx, f, l.stderr)
 	if err != nil {
-		return err
+		return agent.DiskRegenerated{}, err
 	}
 	// Load every disk first so that the new UUID avoids all their prefixes.
 	if _, err := m.Check(ctx); err != nil {
-		return err
+		return agent.DiskRegenerated{}, err
 	}
-	old, next, err := m.Regenerate(ctx, path, f.force)
+	old, next, err := m.Regenerate(ctx, path, force)
 	if err != nil {
-		return err
+		return agent.DiskRegenerated{}, err
 	}
-	if f.output == "json" {
-		return writeJSON(stdout, map[string]string{"path": path, "old_uuid": string(old), "new_uuid": string(next)})
+	return agent.DiskRegenerated{Path: path, OldUUID: old, NewUUID: next}, nil
+}
+
+func printRegenerated(r agent.DiskRegenerated, output string, stdout io.Writer) error {
+	if output == "json" {
+		return writeJSON(stdout, r)
 	}
+	old := string(r.OldUUID)
 	if old == "" {
 		old = "(damaged)"
 	}
-	_, err = fmt.Fprintf(stdout, "regenerated %s: %s -> %s\n", path, old, next)
+	_, err := fmt.Fprintf(stdout, "regenerated %s: %s -> %s\n", r.Path, old, r.NewUUID)
 	return err
 }
 
-func printDisks(m *diskid.Manager, disks []diskid.DiskStatus, output string, stdout io.Writer) error {
-	_, info, _ := m.Registry()
-	if output == "json" {
-		if disks == nil {
-			disks = []diskid.DiskStatus{}
-		}
-		return writeJSON(stdout, diskReport{Disks: disks, Registry: info, Counters: m.Counters()})
+func printDisks(rep agent.DiskReport, output string, stdout io.Writer) error {
+	if rep.Disks == nil {
+		rep.Disks = []diskid.DiskStatus{}
 	}
+	if output == "json" {
+		return writeJSON(stdout, rep)
+	}
+	info := rep.Registry
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DISK\tKIND\tUUID\tPREFIX\tSTATE\tCONDITIONS")
-	for _, d := range disks {
+	for _, d := range rep.Disks {
 		var conds []string
 		for _, c := range d.Conditions {
 			conds = append(conds, string(c.Type)+": "+c.Message)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", diskLabel(d), d.Kind, orDash(string(d.UUID)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", agent.DiskLabel(d), d.Kind, orDash(string(d.UUID)),
 			orDash(d.Prefix), d.State, orDash(strings.Join(conds, "; ")))
 	}
 	if err := tw.Flush(); err != nil {
@@ -286,13 +362,6 @@ func printDisks(m *diskid.Manager, disks []diskid.DiskStatus, output string, std
 	}
 	_, err := fmt.Fprintf(stdout, "registry: %d disks from %s\n", info.Disks, info.Source)
 	return err
-}
-
-func diskLabel(d diskid.DiskStatus) string {
-	if d.Kind == diskid.KindLvstore {
-		return "lvstore " + string(d.Lvstore)
-	}
-	return d.Path
 }
 
 func orDash(s string) string {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spdk-agent/spdk-agent/agent"
 	"github.com/spdk-agent/spdk-agent/diskid"
 )
 
@@ -62,7 +63,7 @@ func TestDisk_initListCheckRegenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep diskReport
+	var rep agent.DiskReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("init -o json: %v\n%s", err, out)
 	}

@@ -3,18 +3,17 @@ package agent
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/spdk-agent/spdk-agent/diskid"
 	"github.com/spdk-agent/spdk-agent/health"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
-// newDiskManager returns the disk identity manager for cfg, or nil when
-// the agent manages no disks and reads no registry.
+// newDiskManager returns the disk identity manager for cfg. There is one
+// even without --disk and --registry: agent_disk_init may add the first
+// disk at run time, and the lvstores' UUIDs are checked among themselves.
 func newDiskManager(cfg Config) (*diskid.Manager, error) {
-	if len(cfg.Disks) == 0 && cfg.Registry == "" {
-		return nil, nil
-	}
 	dc := diskid.DefaultConfig()
 	dc.Node = cfg.Node
 	dc.RegistryPath = cfg.Registry
@@ -59,16 +58,36 @@ func (a *Agent) rememberLvstoreDisks(lvs []spdkrpc.Lvstore) {
 	a.disks.SetLvstores(ds)
 }
 
+// checkDisks is the readiness check of the disk identities. It is always
+// listed, since disks may be added at run time, and passes while the agent
+// manages no disk.
 func (a *Agent) checkDisks(context.Context) error {
+	if !a.managesDisks() {
+		return nil
+	}
 	if ok, reason := a.disks.Ready(); !ok {
 		return errors.New(reason)
 	}
 	return nil
 }
 
-// diskState is the health package's view of the disk identities.
-func (a *Agent) diskState() *health.DiskState {
+// managesDisks reports whether the agent has a filesystem disk or reads a
+// registry: only then are disk metrics exported, so that an agent without
+// disks keeps the metrics it always had.
+func (a *Agent) managesDisks() bool {
 	if a.disks == nil {
+		return false
+	}
+	if _, info, _ := a.disks.Registry(); info.Path != "" {
+		return true
+	}
+	return slices.ContainsFunc(a.disks.Disks(), func(d diskid.DiskStatus) bool { return d.Kind == diskid.KindFilesystem })
+}
+
+// diskState is the health package's view of the disk identities; nil while
+// the agent manages no disk.
+func (a *Agent) diskState() *health.DiskState {
+	if !a.managesDisks() {
 		return nil
 	}
 	st := &health.DiskState{ByState: map[string]int{}}

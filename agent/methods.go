@@ -33,6 +33,11 @@ func init() {
 		"agent_plan_cleanup":   {fn: (*Agent).planCleanup},
 		"agent_apply_cleanup":  {mutating: true, fn: (*Agent).applyCleanup},
 		"agent_forget_lvstore": {mutating: true, fn: (*Agent).forgetLvstore},
+		// Disk identities: see diskapi.go.
+		"agent_disk_list":       {fn: (*Agent).diskList},
+		"agent_disk_check":      {fn: (*Agent).diskCheck},
+		"agent_disk_init":       {mutating: true, fn: (*Agent).diskInit},
+		"agent_disk_regenerate": {mutating: true, fn: (*Agent).diskRegenerate},
 	}
 }
 
