@@ -33,6 +33,7 @@ type nodeOpts struct {
 	noDemo    bool
 	health    bool // serve the health socket
 	disk      bool // manage one filesystem disk
+	edit      func(*Config)
 }
 
 // startNode starts everything and waits until the agent's graph is complete.
@@ -82,6 +83,9 @@ func startNode(t testing.TB, o nodeOpts) *node {
 	}
 	if o.allowSelf {
 		n.cfg.AllowUIDs = append(n.cfg.AllowUIDs, uint32(os.Getuid()))
+	}
+	if o.edit != nil {
+		o.edit(&n.cfg)
 	}
 	n.agent, err = New(n.cfg)
 	if err != nil {
