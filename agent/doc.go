@@ -46,6 +46,22 @@
 // keep}, agent_forget_lvstore {lvstore}. Their params are decoded strictly.
 // rpc_get_methods lists them with SPDK's methods.
 //
+// Disk identities (package diskid) have their own: agent_disk_list (the
+// disks, the registry in use and the counters, as "spdk-agent disk list -o
+// json" prints them), agent_disk_check (re-read the registry and re-check
+// every disk now, as the agent does after registry changes and every
+// minute), agent_disk_init {path} and agent_disk_regenerate {path, force}.
+// The agent always has a disk manager, so an agent started without --disk
+// lists its lvstores' UUIDs only and takes its first disk from
+// agent_disk_init; a disk added so is managed until the agent stops (list
+// it in --disk to keep it). Paths must be absolute. init and regenerate
+// need a caller on the allow list and are audited, regenerate's result with
+// the old and the new UUID. Without force, regenerate refuses a disk that
+// holds anything besides its identity, like a guard refusal (rule
+// disk-in-use). Unknown disks are -19 "No such device", missing
+// directories -2, damaged identities -5 "Input/output error", each
+// followed by the path or file and the problem.
+//
 // Every other method is forwarded with its raw params over a small pool of
 // pipelined SPDK connections; SPDK's errors come back unchanged. Methods not
 // known to be read-only need a caller (SO_PEERCRED) whose uid or gid is on
