@@ -333,3 +333,27 @@ func TestDiskAPI_registryCollision(t *testing.T) {
 		t.Errorf("registry %+v counters %+v after the update", rep.Registry, rep.Counters)
 	}
 }
+
+// FuzzDecodeDiskPath: any params of agent_disk_init and _regenerate decode
+// to a clean absolute path or are refused as invalid params.
+func FuzzDecodeDiskPath(f *testing.F) {
+	for _, seed := range []string{``, `{}`, `null`, `[]`, `{"path":"/d"}`, `{"path":"d"}`, `{"path":"/a/../b/","force":true}`,
+		`{"path":"/d","force":1}`, `{"path":"/d"}{}`, `{"path":"/d","x":1}`, `{"path":`} {
+		f.Add(seed, false)
+		f.Add(seed, true)
+	}
+	f.Fuzz(func(t *testing.T, params string, withForce bool) {
+		req := &spdkserver.Request{Method: "agent_disk_regenerate", Params: json.RawMessage(params)}
+		p, err := decodeDiskPath(req, withForce)
+		if err != nil {
+			var se *spdkrpc.Error
+			if !errors.As(err, &se) || se.Code != spdkrpc.CodeInvalidParams || se.Message == "" {
+				t.Fatalf("%q: error %v is not an invalid-params error", params, err)
+			}
+			return
+		}
+		if !filepath.IsAbs(p.Path) || filepath.Clean(p.Path) != p.Path || (!withForce && p.Force) {
+			t.Fatalf("%q: decoded %+v", params, p)
+		}
+	})
+}
