@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -72,44 +74,36 @@ func TestSimFaults_crashAndRestartSignals(t *testing.T) {
 	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "connects to be refused after SIGUSR1", func() bool {
+	waitFor(t, "connects to be refused after SIGUSR1", func() error {
 		c, err := net.Dial("unix", sock)
 		if err == nil {
 			c.Close()
-			return false
+			return errors.New("the socket still accepts")
 		}
-		_, statErr := os.Stat(sock)
-		return statErr == nil // refused, and the socket file stayed
+		_, err = os.Stat(sock) // refused, and the socket file must stay
+		return err
 	})
 
 	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR2); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the aio lvstore to come back after SIGUSR2", func() bool {
+	waitFor(t, "the aio lvstore to come back after SIGUSR2", func() error {
 		raw, err := sim.Target().Call(ctx, "bdev_lvol_get_lvstores", nil)
 		if err != nil {
-			return false
+			return err
 		}
 		var stores []struct{ Name string }
-		if json.Unmarshal(raw, &stores) != nil {
-			return false
+		if err := json.Unmarshal(raw, &stores); err != nil {
+			return err
 		}
-		return len(stores) == 1 && stores[0].Name == spdksim.DemoAioLvstore
+		if len(stores) != 1 || stores[0].Name != spdksim.DemoAioLvstore {
+			return fmt.Errorf("lvstores %v, want only %s", stores, spdksim.DemoAioLvstore)
+		}
+		return nil
 	})
 	c, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatalf("socket not served after restart: %v", err)
 	}
 	c.Close()
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
