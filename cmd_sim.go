@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -24,56 +23,76 @@ func runSim(ctx context.Context, args []string) error {
 	seed := fs.Int64("seed", envInt("SPDK_SIM_SEED", 0), "seed for deterministic UUIDs, 0 for random (env SPDK_SIM_SEED)")
 	stateDir := fs.String("state-dir", envDefault("SPDK_SIM_STATE_DIR", ""), "directory for the demo node's aio file (env SPDK_SIM_STATE_DIR; default: a temporary directory)")
 	noDefects := fs.Bool("no-defects", false, "answer errors instead of SPDK v26.05's hangs and crashes")
+	faults := simFaults{delays: delayFlag{}}
+	fs.Var(faults.delays, "delay", "delay every answer to a method: METHOD=DURATION (repeatable)")
+	fs.Var(&faults.hangs, "hang", "never answer a method, while still applying it (repeatable)")
+	fs.DurationVar(&faults.dropEvery, "drop-every", 0, "close every client connection this often (0: never)")
+	fs.DurationVar(&faults.reattachAfter, "reattach-after", 2*time.Second, "with --demo-node, re-create the aio bdev this long after a SIGUSR2 restart")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: spdk-agent sim [flags]")
+		fmt.Fprintln(fs.Output(), "\nSignals: SIGUSR1 crashes the simulated spdk_tgt (the socket stays, connects are refused);")
+		fmt.Fprintln(fs.Output(), "SIGUSR2 restarts it (in-memory state gone; aio files keep their lvstores).")
+		fmt.Fprintln(fs.Output())
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
-	sim, dir, err := startSim(ctx, *socket, spdksim.Options{PollInterval: max(*poll, -1), Seed: *seed, NoDefects: *noDefects}, *demo, *stateDir)
+	if faults.dropEvery < 0 || faults.reattachAfter < 0 {
+		return fmt.Errorf("%w: --drop-every and --reattach-after must not be negative", errUsage)
+	}
+	sim, node, dir, err := startSim(ctx, *socket, spdksim.Options{PollInterval: max(*poll, -1), Seed: *seed, NoDefects: *noDefects}, *demo, *stateDir)
 	if err != nil {
 		return err
 	}
 	defer cleanupSim(sim, dir, *stateDir)
-	fmt.Fprintf(os.Stderr, "spdk simulator listening on %s (poll %v)\n", *socket, *poll)
-	select {
-	case <-ctx.Done():
-		return nil
-	case <-sim.Done():
-		if err := sim.Err(); !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("simulated spdk_tgt stopped: %w", err)
-		}
-		return nil
-	}
+	faults.apply(sim)
+	fctx, stopFaults := context.WithCancel(ctx)
+	faultsDone := make(chan struct{})
+	go func() {
+		defer close(faultsDone)
+		faults.runFaults(fctx, sim, node)
+	}()
+	defer func() { stopFaults(); <-faultsDone }()
+	fmt.Fprintf(os.Stderr, "spdk simulator listening on %s (poll %v, pid %d)\n", *socket, *poll, os.Getpid())
+	// A crash (SIGUSR1, or a request that crashes SPDK) ends serving but
+	// not the process: the socket stays stale until SIGUSR2 restarts it.
+	<-ctx.Done()
+	return nil
 }
 
 // startSim starts a simulator on socket, with the demo node when demo is
 // set; its aio file goes to stateDir, or to a new temporary directory that
 // is returned for cleanup.
-func startSim(ctx context.Context, socket string, opts spdksim.Options, demo bool, stateDir string) (*spdksim.Sim, string, error) {
+func startSim(ctx context.Context, socket string, opts spdksim.Options, demo bool, stateDir string) (*spdksim.Sim, *spdksim.DemoNode, string, error) {
 	if opts.PollInterval == 0 {
 		opts.PollInterval = -1 // the flag's 0 means no poller
 	}
 	sim := spdksim.New(opts)
+	var node *spdksim.DemoNode
 	dir := stateDir
 	if demo {
 		if dir == "" {
 			d, err := os.MkdirTemp("", "spdk-sim-")
 			if err != nil {
-				return nil, "", err
+				return nil, nil, "", err
 			}
 			dir = d
 		}
-		if _, err := sim.BuildDemoNode(ctx, dir); err != nil {
+		var err error
+		if node, err = sim.BuildDemoNode(ctx, dir); err != nil {
 			cleanupSim(sim, dir, stateDir)
-			return nil, "", err
+			return nil, nil, "", err
 		}
 	}
 	if err := sim.Start(ctx, socket); err != nil {
 		cleanupSim(sim, dir, stateDir)
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	return sim, dir, nil
+	return sim, node, dir, nil
 }
 
 func cleanupSim(sim *spdksim.Sim, dir, stateDir string) {

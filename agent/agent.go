@@ -30,6 +30,7 @@ type Agent struct {
 	server   *spdkserver.Server
 	clients  []*spdkrpc.Client
 	disks    *diskid.Manager // nil when no disks are managed
+	iostat   *iostatPoller
 
 	// readOnly holds the lvols set read-only through the agent.
 	readOnly sync.Map // spdkrpc.LvolUUID -> true
@@ -81,6 +82,8 @@ func New(cfg Config) (*Agent, error) {
 	followClient := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: obs, Logger: cfg.Logger.With("conn", "follow")})
 	a.clients = append(a.clients, followClient)
 	a.follower.session = followClient
+	a.iostat = newIOStatPoller(followClient, cfg.IOStatInterval, cfg.Logger)
+	a.follower.hooks.sync = a.iostat.afterFullSync(a.follower.hooks.sync)
 	a.follower.r = &reader{c: followClient}
 	conns := make([]rawCaller, cfg.PoolSize)
 	for i := range conns {
@@ -105,6 +108,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { a.follower.run(inner) })
+	wg.Go(func() { a.iostat.run(inner) })
 	if a.disks != nil {
 		wg.Go(func() { a.runDisks(inner) })
 	}

@@ -33,6 +33,9 @@ type Config struct {
 	// NotifyInterval is the period of notify_get_notifications polls
 	// (default 50ms).
 	NotifyInterval time.Duration
+	// IOStatInterval is the period of bdev_get_iostat reads for the
+	// per-bdev I/O metrics (default 10s); full syncs also read it.
+	IOStatInterval time.Duration
 	// MaxGraphAge is how old the last confirmed read may be before
 	// destructive decisions are refused as stale (default 30s).
 	MaxGraphAge time.Duration
@@ -82,6 +85,9 @@ func (c Config) withDefaults() Config {
 	if c.NotifyInterval == 0 {
 		c.NotifyInterval = 50 * time.Millisecond
 	}
+	if c.IOStatInterval == 0 {
+		c.IOStatInterval = 10 * time.Second
+	}
 	if c.MaxGraphAge == 0 {
 		c.MaxGraphAge = 30 * time.Second
 	}
@@ -121,7 +127,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"resync-interval", c.ResyncInterval}, {"notify-interval", c.NotifyInterval}, {"max-graph-age", c.MaxGraphAge}} {
+	}{{"resync-interval", c.ResyncInterval}, {"notify-interval", c.NotifyInterval}, {"max-graph-age", c.MaxGraphAge}, {"iostat-interval", c.IOStatInterval}} {
 		if d.v < 0 {
 			return fmt.Errorf("%w: --%s %v is negative", ErrConfig, d.flag, d.v)
 		}

@@ -22,6 +22,11 @@
 // full sync. Calls that change SPDK through the agent refresh what they
 // touched before they are answered.
 //
+// The per-bdev I/O counters of /metrics come from bdev_get_iostat, read
+// after every full sync and every --iostat-interval (10s), never at scrape
+// time: a scrape does not wait on SPDK. While SPDK does not answer, the last
+// counters stay; a bdev's go with the next answer that lacks it.
+//
 // Invariant 4: the lvstores the agent has seen are remembered in the state
 // directory (seen-lvstores.json, written atomically), together with those
 // named by --expect-lvstore. Until all of them are back (after an SPDK

@@ -147,10 +147,10 @@ func (o poolObserver) Disconnected(error) {}
 func (a *Agent) nodeState() health.NodeState {
 	snap := a.follower.current()
 	if snap == nil {
-		return health.NodeState{Disks: a.diskState()}
+		return health.NodeState{IOStat: a.iostat.current(), Disks: a.diskState()}
 	}
 	g := snap.Graph
-	st := health.NodeState{Generation: snap.Gen, Complete: snap.Complete(), SyncedAt: a.follower.confirmedAt(), Disks: a.diskState()}
+	st := health.NodeState{Generation: snap.Gen, Complete: snap.Complete(), SyncedAt: a.follower.confirmedAt(), IOStat: a.iostat.current(), Disks: a.diskState()}
 	for _, s := range g.Lvstores() {
 		ls := health.LvstoreState{Name: string(s.Name), UUID: string(s.UUID), TotalBytes: s.TotalBytes, FreeBytes: s.FreeBytes, ClusterSize: s.ClusterSize}
 		for _, l := range g.Lvols(s.UUID) {

@@ -35,10 +35,11 @@
 // and the cluster disk registry is valid. An unready agent stays running and
 // keeps retrying; clients (and the DaemonSet's rollout) wait for it.
 //
-// The agent supplies, by convention, these checks:
+// The agent supplies these checks:
 //
-//	livez:  refresh-loop, notify-loop, api-server   (heartbeats)
-//	readyz: spdk, graph, disks, registry
+//	livez:  follow-loop          (the heartbeat of the loop that follows SPDK)
+//	readyz: spdk, graph, disks   (disks only when it manages disks or reads
+//	                              a registry; it covers the registry too)
 //
 // # Probing
 //

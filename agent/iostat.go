@@ -1,0 +1,114 @@
+package agent
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/health"
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+)
+
+// iostatGetter is the one SPDK call the iostat poller makes.
+type iostatGetter interface {
+	GetIostat(ctx context.Context, name spdkrpc.BdevRef) (*spdkrpc.Iostat, error)
+}
+
+// iostatPoller keeps SPDK's latest bdev_get_iostat answer for the metrics.
+// It reads after every full sync and every interval, never at scrape time:
+// a scrape must not wait on SPDK. When a read fails (SPDK down, slow), the
+// last answer stays: the counters do not drop to nothing while SPDK
+// restarts. A bdev disappears with the next successful answer that lacks it.
+type iostatPoller struct {
+	get   iostatGetter
+	every time.Duration
+	log   *slog.Logger
+
+	last atomic.Pointer[health.IOStat] // nil until the first answer
+	kick chan struct{}                 // buffered 1: read now
+}
+
+func newIOStatPoller(get iostatGetter, every time.Duration, log *slog.Logger) *iostatPoller {
+	return &iostatPoller{get: get, every: every, log: log, kick: make(chan struct{}, 1)}
+}
+
+// current returns the last answer; nil before the first one. The value is
+// never modified after it is stored.
+func (p *iostatPoller) current() *health.IOStat { return p.last.Load() }
+
+// trigger asks for a read as soon as possible; it never blocks.
+func (p *iostatPoller) trigger() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// afterFullSync wraps a follower sync hook so that every successful full
+// sync also triggers a read: the bdevs it found should have counters now,
+// not an interval later.
+func (p *iostatPoller) afterFullSync(next func(kind string, d time.Duration, err error)) func(string, time.Duration, error) {
+	return func(kind string, d time.Duration, err error) {
+		if next != nil {
+			next(kind, d, err)
+		}
+		if kind == "full" && err == nil {
+			p.trigger()
+		}
+	}
+}
+
+// run reads on every trigger and every interval until ctx ends.
+func (p *iostatPoller) run(ctx context.Context) {
+	tick := time.NewTicker(p.every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.kick:
+		case <-tick.C:
+		}
+		p.read(ctx)
+	}
+}
+
+// read fetches once, bounded by the interval so a hung SPDK call does not
+// pile up reads; on failure the previous answer is kept.
+func (p *iostatPoller) read(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, p.every)
+	defer cancel()
+	io, err := p.get.GetIostat(rctx, "")
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Debug("reading bdev I/O statistics; keeping the last answer", "err", err)
+		}
+		return
+	}
+	p.last.Store(ioStatOf(io))
+}
+
+// ioStatOf converts SPDK's answer to the health package's plain data,
+// sorted by bdev name so that /metrics lists bdevs in a stable order.
+func ioStatOf(io *spdkrpc.Iostat) *health.IOStat {
+	out := &health.IOStat{TickRate: io.TickRate, Bdevs: make([]health.BdevIOStat, 0, len(io.Bdevs))}
+	for _, b := range io.Bdevs {
+		out.Bdevs = append(out.Bdevs, health.BdevIOStat{
+			Name:              string(b.Name),
+			BytesRead:         b.BytesRead,
+			NumReadOps:        b.NumReadOps,
+			BytesWritten:      b.BytesWritten,
+			NumWriteOps:       b.NumWriteOps,
+			BytesUnmapped:     b.BytesUnmapped,
+			NumUnmapOps:       b.NumUnmapOps,
+			ReadLatencyTicks:  b.ReadLatencyTicks,
+			WriteLatencyTicks: b.WriteLatencyTicks,
+			UnmapLatencyTicks: b.UnmapLatencyTicks,
+		})
+	}
+	slices.SortFunc(out.Bdevs, func(a, b health.BdevIOStat) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
