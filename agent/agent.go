@@ -30,6 +30,7 @@ type Agent struct {
 	server   *spdkserver.Server
 	clients  []*spdkrpc.Client
 	disks    *diskid.Manager // nil when no disks are managed
+	diskRegs *diskRegistrations
 	iostat   *iostatPoller
 
 	// readOnly holds the lvols set read-only through the agent.
@@ -58,19 +59,25 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	disks, err := newDiskManager(cfg)
+	regs, err := loadDiskRegistrations(cfg.statePath(diskRegFileName))
+	if err != nil {
+		aud.close()
+		return nil, err
+	}
+	disks, err := newDiskManager(cfg, regs.list())
 	if err != nil {
 		aud.close()
 		return nil, err
 	}
 	a := &Agent{
-		disks: disks,
-		cfg:   cfg,
-		log:   cfg.Logger,
-		allow: allowList{uids: cfg.AllowUIDs, gids: cfg.AllowGIDs},
-		audit: aud,
-		seen:  seen,
-		locks: newKeyedLocks(),
+		disks:    disks,
+		diskRegs: regs,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		allow:    allowList{uids: cfg.AllowUIDs, gids: cfg.AllowGIDs},
+		audit:    aud,
+		seen:     seen,
+		locks:    newKeyedLocks(),
 	}
 	a.metrics = newAgentMetrics(a)
 	// The follower exists before its client: the client's observer may

@@ -123,20 +123,55 @@ func (a *Agent) diskCheck(ctx context.Context, req *spdkserver.Request) (any, er
 }
 
 // diskInit registers a filesystem disk with the running agent and gives it
-// an identity when it has none. A disk the agent did not manage before the
-// call and that cannot be initialised is forgotten again, so a failed call
-// leaves nothing behind. Registrations last as long as the agent runs.
+// an identity when it has none. The registration is persisted in the state
+// directory before the identity is written, so it survives agent restarts
+// like a --disk flag; a disk that cannot be initialised is forgotten again
+// (manager and file), so a failed call leaves nothing behind.
 func (a *Agent) diskInit(ctx context.Context, req *spdkserver.Request) (any, error) {
 	return a.changeDisk(ctx, req, false, func(p diskPathParams, _ *auditRecord) (any, error) {
 		_, known := a.disks.Lookup(p.Path)
+		registered := false
+		if !a.configuredDisk(p.Path) {
+			var err error
+			if registered, err = a.diskRegs.add(p.Path); err != nil {
+				return nil, err
+			}
+		}
 		st, err := a.disks.Init(ctx, p.Path)
 		if err != nil {
 			if !known {
 				a.disks.Remove(p.Path)
 			}
+			if registered {
+				if _, rerr := a.diskRegs.remove(p.Path); rerr != nil {
+					a.log.Error("undoing a disk registration", "disk", p.Path, "err", rerr)
+				}
+			}
 			return nil, err
 		}
 		return st, nil
+	})
+}
+
+// diskForget stops managing a disk registered with agent_disk_init, now and
+// after restarts. The disk's identity file is left as it is. Disks given
+// with --disk are refused: the flags own them.
+func (a *Agent) diskForget(ctx context.Context, req *spdkserver.Request) (any, error) {
+	return a.changeDisk(ctx, req, false, func(p diskPathParams, rec *auditRecord) (any, error) {
+		if a.configuredDisk(p.Path) {
+			rec.Rule = ruleDiskConfigured
+			return nil, refusal(refusalFacts{Rule: ruleDiskConfigured, Method: req.Method, Target: p.Path,
+				Reason: "it is given with --disk; remove it from the agent's configuration instead"})
+		}
+		removed, err := a.diskRegs.remove(p.Path)
+		if err != nil {
+			return nil, err
+		}
+		if _, managed := a.disks.Lookup(p.Path); !managed && !removed {
+			return nil, fmt.Errorf("%w: %s is not a disk of this agent", diskid.ErrUnknownDisk, p.Path)
+		}
+		a.disks.Remove(p.Path)
+		return map[string]string{"forgotten": p.Path}, nil
 	})
 }
 
@@ -198,8 +233,11 @@ func (a *Agent) changeDisk(ctx context.Context, req *spdkserver.Request, withFor
 	return res, nil
 }
 
-// ruleDiskInUse is the rule of a refused regeneration of a disk in use.
-const ruleDiskInUse = "disk-in-use"
+// Rules of refused disk calls.
+const (
+	ruleDiskInUse      = "disk-in-use"     // regeneration of a disk in use
+	ruleDiskConfigured = "disk-configured" // forgetting a --disk disk
+)
 
 // diskErrnos maps the diskid sentinels to SPDK-style errno codes and their
 // strerror texts, so that SPDK clients classify them as usual.

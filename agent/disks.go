@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 
 	"github.com/spdk-agent/spdk-agent/diskid"
@@ -10,10 +11,11 @@ import (
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
-// newDiskManager returns the disk identity manager for cfg. There is one
-// even without --disk and --registry: agent_disk_init may add the first
-// disk at run time, and the lvstores' UUIDs are checked among themselves.
-func newDiskManager(cfg Config) (*diskid.Manager, error) {
+// newDiskManager returns the disk identity manager for cfg and the disks
+// registered at run time by an earlier agent. There is one even without
+// --disk and --registry: agent_disk_init may add the first disk at run time,
+// and the lvstores' UUIDs are checked among themselves.
+func newDiskManager(cfg Config, registered []string) (*diskid.Manager, error) {
 	dc := diskid.DefaultConfig()
 	dc.Node = cfg.Node
 	dc.RegistryPath = cfg.Registry
@@ -23,7 +25,7 @@ func newDiskManager(cfg Config) (*diskid.Manager, error) {
 	if err != nil {
 		return nil, errors.Join(ErrConfig, err)
 	}
-	for _, d := range cfg.Disks {
+	for _, d := range slices.Concat(cfg.Disks, registered) {
 		if _, err := m.Add(d); err != nil {
 			return nil, errors.Join(ErrConfig, err)
 		}
@@ -35,7 +37,7 @@ func newDiskManager(cfg Config) (*diskid.Manager, error) {
 // follows the registry until ctx ends. Problems are reported by readiness
 // and the disks' conditions, not by stopping the agent.
 func (a *Agent) runDisks(ctx context.Context) {
-	for _, d := range a.cfg.Disks {
+	for _, d := range slices.Concat(a.cfg.Disks, a.diskRegs.list()) {
 		if _, err := a.disks.Init(ctx, d); err != nil {
 			a.log.Error("disk identity", "disk", d, "err", err)
 		}
@@ -43,6 +45,12 @@ func (a *Agent) runDisks(ctx context.Context) {
 	if err := a.disks.Run(ctx); err != nil {
 		a.log.Error("disk identities", "err", err)
 	}
+}
+
+// configuredDisk reports whether path was given with --disk: such a disk
+// is owned by the flags, not by run-time registration.
+func (a *Agent) configuredDisk(path string) bool {
+	return slices.ContainsFunc(a.cfg.Disks, func(d string) bool { return filepath.Clean(d) == path })
 }
 
 // rememberLvstoreDisks tells the disk manager about the lvstores, whose

@@ -58,9 +58,12 @@
 // minute), agent_disk_init {path} and agent_disk_regenerate {path, force}.
 // The agent always has a disk manager, so an agent started without --disk
 // lists its lvstores' UUIDs only and takes its first disk from
-// agent_disk_init; a disk added so is managed until the agent stops (list
-// it in --disk to keep it). Paths must be absolute. init and regenerate
-// need a caller on the allow list and are audited, regenerate's result with
+// agent_disk_init; a disk added so is remembered in the state directory
+// (registered-disks.json) and managed again after a restart, until
+// agent_disk_forget {path} (which leaves its identity file alone and refuses
+// --disk disks: the flags own those). Paths must be absolute. init,
+// regenerate and forget need a caller on the allow list and are audited,
+// regenerate's result with
 // the old and the new UUID. Without force, regenerate refuses a disk that
 // holds anything besides its identity, like a guard refusal (rule
 // disk-in-use). Unknown disks are -19 "No such device", missing

@@ -38,6 +38,7 @@ func init() {
 		"agent_disk_check":      {fn: (*Agent).diskCheck},
 		"agent_disk_init":       {mutating: true, fn: (*Agent).diskInit},
 		"agent_disk_regenerate": {mutating: true, fn: (*Agent).diskRegenerate},
+		"agent_disk_forget":     {mutating: true, fn: (*Agent).diskForget},
 	}
 }
 
