@@ -69,7 +69,8 @@
 // the snapshot holding their read. Each request on the socket runs on its
 // own goroutine; destructive calls on one lvstore are serialized by a
 // per-lvstore lock from the check until the refresh after the call, while
-// everything else runs concurrently. On shutdown new requests are refused and
-// in-flight ones drained (at most Config.ShutdownTimeout) before the
-// sockets and SPDK connections close.
+// everything else runs concurrently. On shutdown the socket stops accepting
+// and reading, and the calls already read are drained (at most
+// Config.ShutdownTimeout) until their answers are written; then the sockets
+// and SPDK connections close.
 package agent
