@@ -86,6 +86,7 @@ func RunDemo(ctx context.Context, w io.Writer, o DemoOptions) error {
 		return err
 	}
 	RenderTree(w, g)
+	fmt.Fprintf(w, "\n   %s is an [orphan]: replica r-50 is gone and nothing owns it; the agent reports it and deletes nothing.\n", spdksim.DemoOrphanLvol)
 
 	vol := node.Volumes[1] // vol-b, whose replica shares its image with vol-a
 	fmt.Fprintf(w, "\n== Replica %s of %s was rebuilt elsewhere: clean up its lvols in %s\n", vol.Replica, vol.Volume, vol.Lvstore)

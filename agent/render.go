@@ -11,7 +11,7 @@ import (
 
 // RenderTree writes the ancestry of every lvstore in g as an indented tree,
 // like lsblk: roots first, each lvol under the lvol or bdev it reads from,
-// marked as snapshot, clone, esnap clone, backing image or protected.
+// marked as snapshot, clone, esnap clone, backing image, orphan or protected.
 func RenderTree(w io.Writer, g GraphReply) {
 	byUUID := map[spdkrpc.LvolUUID]LvolInfo{}
 	for _, l := range g.Lvols {
@@ -133,6 +133,9 @@ func marks(l LvolInfo) string {
 	}
 	if l.Degraded {
 		m = append(m, "DEGRADED")
+	}
+	if l.Orphan {
+		m = append(m, "orphan")
 	}
 	if l.Protected != nil {
 		m = append(m, "protected: "+l.Protected.Rule)
