@@ -33,6 +33,8 @@ type Agent struct {
 
 	// readOnly holds the lvols set read-only through the agent.
 	readOnly sync.Map // spdkrpc.LvolUUID -> true
+	// spdkMethods holds SPDK's last answer to rpc_get_methods per params.
+	spdkMethods sync.Map // string -> []string
 
 	callMu  sync.Mutex // protects closing
 	closing bool

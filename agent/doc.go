@@ -44,7 +44,8 @@
 // agent_get_lvols {lvstore}, agent_get_lvol {name}, agent_get_graph
 // {lvstore}, agent_plan_cleanup and agent_apply_cleanup {lvstore, replica,
 // keep}, agent_forget_lvstore {lvstore}. Their params are decoded strictly.
-// rpc_get_methods lists them with SPDK's methods.
+// rpc_get_methods lists them with SPDK's methods (its last known list while
+// SPDK is unreachable).
 //
 // Every other method is forwarded with its raw params over a small pool of
 // pipelined SPDK connections; SPDK's errors come back unchanged. Methods not
