@@ -136,17 +136,20 @@ func agentMethodNames() []string {
 // methods, so that clients checking the list can call agent_* methods.
 // While SPDK is unreachable it answers with SPDK's last known list (for the
 // same params) instead of an error: a client that caches the list at
-// connect time then still calls SPDK's methods once SPDK is back. Before
-// SPDK was ever reached the list holds only the agent's methods.
+// connect time then still calls SPDK's methods once SPDK is back. When SPDK
+// never answered it, the call waits for SPDK up to its timeout, then lists
+// only the agent's methods.
 func (a *Agent) rpcGetMethods(ctx context.Context, params json.RawMessage) (any, error) {
 	names := agentMethodNames()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	known, haveKnown := a.spdkMethods.Load(string(params))
 	var res json.RawMessage
 	err := errSPDKDown
-	// Not connected: answer at once rather than hold a connecting client
-	// up until the timeout.
-	if a.follower.connected.Load() {
+	// While disconnected a known list is answered at once rather than
+	// holding a connecting client up until the timeout; without one, SPDK
+	// gets until the timeout to come up (as when the agent just started).
+	if a.follower.connected.Load() || !haveKnown {
 		res, err = a.pool.CallRaw(ctx, "rpc_get_methods", params)
 	}
 	if err != nil {
@@ -155,7 +158,6 @@ func (a *Agent) rpcGetMethods(ctx context.Context, params json.RawMessage) (any,
 			return nil, se // SPDK's own answer, such as bad params
 		}
 		a.log.Debug("rpc_get_methods: SPDK unreachable, answering the last known list", "err", err)
-		known, _ := a.spdkMethods.Load(string(params))
 		spdk, _ := known.([]string)
 		return sortedUnique(append(slices.Clone(spdk), names...)), nil
 	}
