@@ -141,7 +141,7 @@ func explainImage(ctx context.Context, w io.Writer, c *spdkrpc.Client, image str
 	for _, ch := range d.Lvol.Children {
 		for _, x := range d.Descendants {
 			if x.UUID == ch {
-				fmt.Fprintf(w, "   - it has %d clone left, %s, the root of %s's chain (%s): deleting a snapshot with\n", len(d.Lvol.Children), x.Alias, other.Volume, other.Replica)
+				fmt.Fprintf(w, "   - it has %s left, %s, the root of %s's chain (%s): deleting a snapshot with\n", count(len(d.Lvol.Children), "clone", "clones"), x.Alias, other.Volume, other.Replica)
 				fmt.Fprintf(w, "     exactly one clone succeeds in SPDK and merges it into that chain, rewriting %s\n", other.Volume)
 			}
 		}

@@ -33,7 +33,7 @@ func RenderTree(w io.Writer, g GraphReply) {
 		fmt.Fprintf(w, "INCOMPLETE: expected lvstores missing: %s\n", strings.Join(g.Missing, ", "))
 	}
 	for _, s := range g.Lvstores {
-		fmt.Fprintf(w, "lvstore %s (%s) on %s, %d lvols%s\n", s.Name, s.UUID, s.BaseBdev, s.Lvols, untrusted(s))
+		fmt.Fprintf(w, "lvstore %s (%s) on %s, %s%s\n", s.Name, s.UUID, s.BaseBdev, count(s.Lvols, "lvol", "lvols"), untrusted(s))
 		var lines []string
 		var walk func(l LvolInfo, prefix string, last bool)
 		walk = func(l LvolInfo, prefix string, last bool) {
@@ -77,6 +77,14 @@ func RenderTree(w io.Writer, g GraphReply) {
 			fmt.Fprintln(w, "  "+line)
 		}
 	}
+}
+
+// count renders n with the singular or plural form of what it counts.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func hasLvol(m map[spdkrpc.LvolUUID]LvolInfo, u spdkrpc.LvolUUID) bool {

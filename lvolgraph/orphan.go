@@ -77,10 +77,8 @@ func (g *Graph) IsOrphan(l *Lvol, own Ownership) bool {
 		return false
 	}
 	for _, r := range owners {
-		for _, h := range rn.Heads(r) {
-			if _, ok := g.LvolIn(l.LvstoreUUID, NameRef(h)); ok {
-				return false
-			}
+		if g.hasHead(l.LvstoreUUID, rn, r) {
+			return false
 		}
 	}
 	if len(g.EsnapClones(lvolBdevUUID(l.UUID))) > 0 {
@@ -97,6 +95,16 @@ func (g *Graph) IsOrphan(l *Lvol, own Ownership) bool {
 func ownedByAny(own Ownership, replicas []string, name spdkrpc.LvolName) bool {
 	for _, r := range replicas {
 		if own.Owns(r, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasHead reports whether a head lvol of replica is in the lvstore.
+func (g *Graph) hasHead(lvstore spdkrpc.LvstoreUUID, rn ReplicaNames, replica string) bool {
+	for _, h := range rn.Heads(replica) {
+		if _, ok := g.LvolIn(lvstore, NameRef(h)); ok {
 			return true
 		}
 	}
