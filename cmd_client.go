@@ -165,6 +165,9 @@ func runLvols(ctx context.Context, e *clientEnv) error {
 		case l.Clone:
 			kind = "clone"
 		}
+		if l.Orphan {
+			kind += " (orphan)"
+		}
 		parent := "-"
 		if l.Parent != nil {
 			parent = string(l.Parent.Alias)

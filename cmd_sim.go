@@ -25,7 +25,7 @@ func runSim(ctx context.Context, args []string) error {
 	stateDir := fs.String("state-dir", envDefault("SPDK_SIM_STATE_DIR", ""), "directory for the demo node's aio file (env SPDK_SIM_STATE_DIR; default: a temporary directory)")
 	noDefects := fs.Bool("no-defects", false, "answer errors instead of SPDK v26.05's hangs and crashes")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())

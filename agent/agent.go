@@ -152,6 +152,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.audit.close(); err != nil && runErr == nil {
 		runErr = err
 	}
+	a.log.Info("agent stopped")
 	return runErr
 }
 

@@ -111,7 +111,11 @@ func RunDemo(ctx context.Context, w io.Writer, o DemoOptions) error {
 	line, _ := json.Marshal(map[string]any{"code": se.Code, "message": se.Message, "data": se.Data})
 	fmt.Fprintf(w, "   error: %s\n", line)
 
-	fmt.Fprintf(w, "\n== Explore\n")
+	if o.Once {
+		fmt.Fprintf(w, "\n== Explore (these sockets close with this run: 'spdk-agent demo' without --once keeps them)\n")
+	} else {
+		fmt.Fprintf(w, "\n== Explore\n")
+	}
 	fmt.Fprintf(w, "   SPDK socket:  %s\n   agent socket: %s\n   audit log:    %s\n\n", spdkSock, cfg.RPCSocket, cfg.statePath(auditFileName))
 	for _, ex := range []string{"status", "tree", "lvols", "graph --format dot | dot -Tsvg > lvols.svg",
 		"plan --lvstore " + spdksim.DemoAioLvstore + " --replica r-40"} {

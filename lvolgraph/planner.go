@@ -68,7 +68,7 @@ func PlanCleanup(g *Graph, req CleanupRequest) (Plan, error) {
 	}
 	s, ok := g.store(req.Lvstore)
 	if !ok {
-		return Plan{}, fmt.Errorf("%w: %s", ErrLvstoreNotFound, req.Lvstore)
+		return Plan{}, fmt.Errorf("%w: %s", ErrLvstoreNotFound, req.Lvstore.Value)
 	}
 	lvs := s.info.UUID
 	own := req.Ownership
@@ -85,7 +85,7 @@ func PlanCleanup(g *Graph, req CleanupRequest) (Plan, error) {
 		}
 		l, ok := g.LvolIn(lvs, ref)
 		if !ok {
-			return Plan{}, fmt.Errorf("%w: %s in lvstore %s (%s)", ErrKeepNotFound, ref, s.info.Name, lvs)
+			return Plan{}, fmt.Errorf("%w: %s in lvstore %s (%s)", ErrKeepNotFound, ref.Value, s.info.Name, lvs)
 		}
 		kept[l.UUID] = true
 		for _, a := range g.Ancestors(l) {
