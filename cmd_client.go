@@ -149,7 +149,7 @@ func runStatus(ctx context.Context, e *clientEnv) error {
 	if g.Stale {
 		state += ", STALE"
 	}
-	fmt.Fprintf(e.out, "graph:     generation %d, %d lvstores, %d lvols, %s\n", g.Generation, g.Lvstores, g.Lvols, state)
+	fmt.Fprintf(e.out, "graph:     generation %d, lvstores: %d, lvols: %d, %s\n", g.Generation, g.Lvstores, g.Lvols, state)
 	fmt.Fprintf(e.out, "read at:   %s (confirmed %.1fs ago)\n", g.ReadAt.Format(time.RFC3339Nano), g.AgeSeconds)
 	for _, a := range g.Anomalies {
 		fmt.Fprintf(e.out, "anomaly:   %s\n", a)
@@ -173,6 +173,9 @@ func runLvols(ctx context.Context, e *clientEnv) error {
 			kind = "esnap-clone"
 		case l.Clone:
 			kind = "clone"
+		}
+		if l.Orphan {
+			kind += " (orphan)"
 		}
 		parent := "-"
 		if l.Parent != nil {

@@ -35,6 +35,8 @@ type Agent struct {
 
 	// readOnly holds the lvols set read-only through the agent.
 	readOnly sync.Map // spdkrpc.LvolUUID -> true
+	// spdkMethods holds SPDK's last answer to rpc_get_methods per params.
+	spdkMethods sync.Map // string -> []string
 
 	callMu  sync.Mutex // protects closing
 	closing bool
@@ -144,16 +146,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.log.Info("shutting down: draining in-flight calls", "timeout", a.cfg.ShutdownTimeout)
 	dctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
-	if err := a.drainCalls(dctx); err != nil {
-		a.log.Warn("shutdown: in-flight calls did not finish in time", "timeout", a.cfg.ShutdownTimeout)
+	// The socket stops reading and waits until every call it read has been
+	// answered and the answer written; the drain then covers notifications,
+	// whose handling goes on without an answer owed.
+	if err := errors.Join(a.server.Shutdown(dctx), a.drainCalls(dctx)); err != nil {
+		a.log.Warn("shutdown: in-flight calls did not finish in time; their callers get no answer", "timeout", a.cfg.ShutdownTimeout)
 	}
 	cancel()
-	// Replies of the drained calls are queued on their connections;
-	// spdkserver's Close drops what is not written yet, so let the writers
-	// flush first.
-	time.Sleep(replyFlushGrace)
 	stopServe()
-	_ = a.server.Close()
 	servers.Wait()
 	stop()
 	wg.Wait()
@@ -163,12 +163,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.audit.close(); err != nil && runErr == nil {
 		runErr = err
 	}
+	a.log.Info("agent stopped")
 	return runErr
 }
-
-// replyFlushGrace is how long shutdown lets queued replies reach their
-// callers before closing the connections.
-const replyFlushGrace = 100 * time.Millisecond
 
 // reconnectAll redials every SPDK connection now: a new socket appeared.
 func (a *Agent) reconnectAll() {

@@ -40,6 +40,7 @@ func decodeCleanup(method string, raw json.RawMessage) (cleanupParams, error) {
 // PlanReply is the answer of agent_plan_cleanup.
 type PlanReply struct {
 	lvolgraph.Plan
+	LvstoreName spdkrpc.LvstoreName `json:"lvstore_name,omitempty"`
 	// Complete is false while expected lvstores are missing; such a plan
 	// is for reading only: agent_apply_cleanup refuses.
 	Complete bool     `json:"complete"`
@@ -53,7 +54,7 @@ func plan(g *lvolgraph.Graph, method string, p cleanupParams) (lvolgraph.Plan, e
 	case err == nil:
 		return pl, nil
 	case errors.Is(err, lvolgraph.ErrLvstoreNotFound), errors.Is(err, lvolgraph.ErrKeepNotFound):
-		return pl, &spdkrpc.Error{Code: -19, Message: fmt.Sprintf("No such device: %s: %v", method, err)}
+		return pl, &spdkrpc.Error{Code: -19, Message: fmt.Sprintf("No such device: %v", err)}
 	default:
 		return pl, invalidParams(method, err)
 	}
@@ -72,16 +73,28 @@ func (a *Agent) planCleanup(_ context.Context, req *spdkserver.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	return PlanReply{Plan: pl, Complete: snap.Complete(), Missing: snap.Missing}, nil
+	return PlanReply{Plan: pl, LvstoreName: lvstoreName(snap, pl.Lvstore), Complete: snap.Complete(), Missing: snap.Missing}, nil
+}
+
+// lvstoreName returns the name of an lvstore in snap, or "" when it lacks it.
+func lvstoreName(snap *Snapshot, u spdkrpc.LvstoreUUID) spdkrpc.LvstoreName {
+	if snap == nil {
+		return ""
+	}
+	if s, ok := snap.Graph.Lvstore(lvolgraph.UUIDRef(u)); ok {
+		return s.Name
+	}
+	return ""
 }
 
 // CleanupReport is the answer of agent_apply_cleanup: what happened to
 // every lvol of the plan, truthfully, including what someone else did
 // meanwhile.
 type CleanupReport struct {
-	Lvstore    spdkrpc.LvstoreUUID `json:"lvstore"`
-	Replica    string              `json:"replica"`
-	Generation uint64              `json:"generation"`
+	Lvstore     spdkrpc.LvstoreUUID `json:"lvstore"`
+	LvstoreName spdkrpc.LvstoreName `json:"lvstore_name,omitempty"`
+	Replica     string              `json:"replica"`
+	Generation  uint64              `json:"generation"`
 	// Deleted are the lvols this call deleted.
 	Deleted []lvolgraph.Step `json:"deleted"`
 	// Skipped are planned lvols that were already gone.
@@ -129,7 +142,7 @@ func (a *Agent) applyCleanup(ctx context.Context, req *spdkserver.Request) (any,
 	if err := a.audit.write(rec); err != nil {
 		return nil, errSPDKUnavailable(req.Method, err)
 	}
-	rep := CleanupReport{Lvstore: pl.Lvstore, Replica: pl.Replica, Generation: pl.Generation,
+	rep := CleanupReport{Lvstore: pl.Lvstore, LvstoreName: lvstoreName(a.follower.current(), pl.Lvstore), Replica: pl.Replica, Generation: pl.Generation,
 		Deleted: []lvolgraph.Step{}, Skipped: []SkippedStep{}, Protected: pl.Refused}
 	if rep.Protected == nil {
 		rep.Protected = []lvolgraph.Refusal{}

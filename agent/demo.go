@@ -86,6 +86,7 @@ func RunDemo(ctx context.Context, w io.Writer, o DemoOptions) error {
 		return err
 	}
 	RenderTree(w, g)
+	fmt.Fprintf(w, "\n   %s is an [orphan]: replica r-50 is gone and nothing owns it; the agent reports it and deletes nothing.\n", spdksim.DemoOrphanLvol)
 
 	vol := node.Volumes[1] // vol-b, whose replica shares its image with vol-a
 	fmt.Fprintf(w, "\n== Replica %s of %s was rebuilt elsewhere: clean up its lvols in %s\n", vol.Replica, vol.Volume, vol.Lvstore)
@@ -110,7 +111,11 @@ func RunDemo(ctx context.Context, w io.Writer, o DemoOptions) error {
 	line, _ := json.Marshal(map[string]any{"code": se.Code, "message": se.Message, "data": se.Data})
 	fmt.Fprintf(w, "   error: %s\n", line)
 
-	fmt.Fprintf(w, "\n== Explore\n")
+	if o.Once {
+		fmt.Fprintf(w, "\n== Explore (these sockets close with this run: 'spdk-agent demo' without --once keeps them)\n")
+	} else {
+		fmt.Fprintf(w, "\n== Explore\n")
+	}
 	fmt.Fprintf(w, "   SPDK socket:  %s\n   agent socket: %s\n   audit log:    %s\n\n", spdkSock, cfg.RPCSocket, cfg.statePath(auditFileName))
 	for _, ex := range []string{"status", "tree", "lvols", "graph --format dot | dot -Tsvg > lvols.svg",
 		"plan --lvstore " + spdksim.DemoAioLvstore + " --replica r-40"} {
@@ -140,7 +145,7 @@ func explainImage(ctx context.Context, w io.Writer, c *spdkrpc.Client, image str
 	for _, ch := range d.Lvol.Children {
 		for _, x := range d.Descendants {
 			if x.UUID == ch {
-				fmt.Fprintf(w, "   - it has %d clone left, %s, the root of %s's chain (%s): deleting a snapshot with\n", len(d.Lvol.Children), x.Alias, other.Volume, other.Replica)
+				fmt.Fprintf(w, "   - it has %s left, %s, the root of %s's chain (%s): deleting a snapshot with\n", count(len(d.Lvol.Children), "clone", "clones"), x.Alias, other.Volume, other.Replica)
 				fmt.Fprintf(w, "     exactly one clone succeeds in SPDK and merges it into that chain, rewriting %s\n", other.Volume)
 			}
 		}

@@ -23,6 +23,7 @@ func TestRunDemo_once(t *testing.T) {
 		`"code":-1`,
 		"Operation not permitted: backing-image",
 		"spdk-agent tree --socket",
+		"r-50-expired-7c21 [orphan]",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)

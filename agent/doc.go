@@ -49,7 +49,8 @@
 // agent_get_lvols {lvstore}, agent_get_lvol {name}, agent_get_graph
 // {lvstore}, agent_plan_cleanup and agent_apply_cleanup {lvstore, replica,
 // keep}, agent_forget_lvstore {lvstore}. Their params are decoded strictly.
-// rpc_get_methods lists them with SPDK's methods.
+// rpc_get_methods lists them with SPDK's methods (its last known list while
+// SPDK is unreachable).
 //
 // Disk identities (package diskid) have their own: agent_disk_list (the
 // disks, the registry in use and the counters, as "spdk-agent disk list -o
@@ -93,7 +94,8 @@
 // the snapshot holding their read. Each request on the socket runs on its
 // own goroutine; destructive calls on one lvstore are serialized by a
 // per-lvstore lock from the check until the refresh after the call, while
-// everything else runs concurrently. On shutdown new requests are refused and
-// in-flight ones drained (at most Config.ShutdownTimeout) before the
-// sockets and SPDK connections close.
+// everything else runs concurrently. On shutdown the socket stops accepting
+// and reading, and the calls already read are drained (at most
+// Config.ShutdownTimeout) until their answers are written; then the sockets
+// and SPDK connections close.
 package agent

@@ -50,6 +50,9 @@ func TestHealth_probesAndMetrics(t *testing.T) {
 		`spdk_agent_lvstore_lvols{kind="snapshot",lvstore="` + spdksim.DemoMallocLvstore + `"`,
 		`spdk_agent_graph_syncs_total{mode="full"}`,
 		"spdk_agent_audit_records_total",
+		// The demo node's one orphan: r-50 is gone, its expired head stays.
+		`spdk_agent_lvstore_orphan_lvols{lvstore="` + spdksim.DemoAioLvstore + `",lvstore_uuid="` + n.demo.AioLvstoreUUID + `"} 1`,
+		`spdk_agent_lvstore_orphan_lvols{lvstore="` + spdksim.DemoMallocLvstore + `",lvstore_uuid="` + n.demo.MallocLvstoreUUID + `"} 0`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)

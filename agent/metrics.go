@@ -170,13 +170,11 @@ func (a *Agent) nodeState() health.NodeState {
 			if d := g.Depth(l) + 1; d > ls.MaxChainDepth {
 				ls.MaxChainDepth = d
 			}
-			if l.Parent.Kind == lvolgraph.ParentLvol && !l.Parent.IsLvol() {
-				ls.Orphans++
-			}
 			if g.CheckDeleteLvol(lvolgraph.UUIDRef(l.UUID)).Rule == lvolgraph.RuleBackingImage {
 				ls.Protected++
 			}
 		}
+		ls.Orphans = len(g.Orphans(s.UUID, lvolgraph.DefaultOwnership))
 		st.Lvstores = append(st.Lvstores, ls)
 	}
 	return st

@@ -42,7 +42,7 @@ func (n *notifyCursor) poll(ctx context.Context, r *reader) ([]notification, err
 				// before this poll, so changes were missed.
 				lost := e.ID - n.next
 				n.next = evs[len(evs)-1].ID + 1
-				return nil, fmt.Errorf("%w: %d notifications lost (ids %d..%d)", errNeedFullSync, lost, e.ID-lost, e.ID-1)
+				return nil, fmt.Errorf("%w: %s lost (ids %d..%d)", errNeedFullSync, count(int(lost), "notification", "notifications"), e.ID-lost, e.ID-1)
 			}
 			all = append(all, e)
 			n.next = e.ID + 1

@@ -120,6 +120,9 @@ func spdkShaped(method string, err error) error {
 	return errSPDKUnavailable(method, err)
 }
 
+// errSPDKDown stands for a call not made because SPDK is not connected.
+var errSPDKDown = errors.New("not connected to SPDK")
+
 // agentMethodNames lists the methods the agent answers itself.
 func agentMethodNames() []string {
 	names := make([]string, 0, len(agentMethods))
@@ -130,23 +133,40 @@ func agentMethodNames() []string {
 }
 
 // rpcGetMethods answers rpc_get_methods with SPDK's list plus the agent's own
-// methods, so that clients checking the list can call agent_* methods. When
-// SPDK is unreachable it answers with an error rather than a short list: a
-// client that cached the agent's methods alone would refuse every SPDK
-// method on that connection, while an error makes it assume all exist.
+// methods, so that clients checking the list can call agent_* methods.
+// While SPDK is unreachable it answers with SPDK's last known list (for the
+// same params) instead of an error: a client that caches the list at
+// connect time then still calls SPDK's methods once SPDK is back. When SPDK
+// never answered it, the call waits for SPDK up to its timeout, then lists
+// only the agent's methods.
 func (a *Agent) rpcGetMethods(ctx context.Context, params json.RawMessage) (any, error) {
 	names := agentMethodNames()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	res, err := a.forward(ctx, "rpc_get_methods", params)
+	known, haveKnown := a.spdkMethods.Load(string(params))
+	var res json.RawMessage
+	err := errSPDKDown
+	// While disconnected a known list is answered at once rather than
+	// holding a connecting client up until the timeout; without one, SPDK
+	// gets until the timeout to come up (as when the agent just started).
+	if a.follower.connected.Load() || !haveKnown {
+		res, err = a.pool.CallRaw(ctx, "rpc_get_methods", params)
+	}
 	if err != nil {
-		return nil, err
+		var se *spdkrpc.Error
+		if errors.As(err, &se) {
+			return nil, se // SPDK's own answer, such as bad params
+		}
+		a.log.Debug("rpc_get_methods: SPDK unreachable, answering the last known list", "err", err)
+		spdk, _ := known.([]string)
+		return sortedUnique(append(slices.Clone(spdk), names...)), nil
 	}
 	var spdk []string
 	if json.Unmarshal(res, &spdk) != nil {
 		return res, nil
 	}
-	return sortedUnique(append(spdk, names...)), nil
+	a.spdkMethods.Store(string(params), spdk)
+	return sortedUnique(append(slices.Clone(spdk), names...)), nil
 }
 
 // auditRefusal records a refused mutating call.

@@ -11,7 +11,7 @@ import (
 
 // RenderTree writes the ancestry of every lvstore in g as an indented tree,
 // like lsblk: roots first, each lvol under the lvol or bdev it reads from,
-// marked as snapshot, clone, esnap clone, backing image or protected.
+// marked as snapshot, clone, esnap clone, backing image, orphan or protected.
 func RenderTree(w io.Writer, g GraphReply) {
 	byUUID := map[spdkrpc.LvolUUID]LvolInfo{}
 	for _, l := range g.Lvols {
@@ -33,7 +33,7 @@ func RenderTree(w io.Writer, g GraphReply) {
 		fmt.Fprintf(w, "INCOMPLETE: expected lvstores missing: %s\n", strings.Join(g.Missing, ", "))
 	}
 	for _, s := range g.Lvstores {
-		fmt.Fprintf(w, "lvstore %s (%s) on %s, %d lvols%s\n", s.Name, s.UUID, s.BaseBdev, s.Lvols, untrusted(s))
+		fmt.Fprintf(w, "lvstore %s (%s) on %s, %s%s\n", s.Name, s.UUID, s.BaseBdev, count(s.Lvols, "lvol", "lvols"), untrusted(s))
 		var lines []string
 		var walk func(l LvolInfo, prefix string, last bool)
 		walk = func(l LvolInfo, prefix string, last bool) {
@@ -77,6 +77,14 @@ func RenderTree(w io.Writer, g GraphReply) {
 			fmt.Fprintln(w, "  "+line)
 		}
 	}
+}
+
+// count renders n with the singular or plural form of what it counts.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func hasLvol(m map[spdkrpc.LvolUUID]LvolInfo, u spdkrpc.LvolUUID) bool {
@@ -133,6 +141,9 @@ func marks(l LvolInfo) string {
 	}
 	if l.Degraded {
 		m = append(m, "DEGRADED")
+	}
+	if l.Orphan {
+		m = append(m, "orphan")
 	}
 	if l.Protected != nil {
 		m = append(m, "protected: "+l.Protected.Rule)
@@ -191,7 +202,7 @@ func RenderDOT(w io.Writer, g GraphReply) {
 
 // RenderPlan writes a cleanup plan for people.
 func RenderPlan(w io.Writer, p PlanReply) {
-	fmt.Fprintf(w, "cleanup plan for replica %s in lvstore %s (graph generation %d)\n", p.Replica, p.Lvstore, p.Generation)
+	fmt.Fprintf(w, "cleanup plan for replica %s in lvstore %s, graph generation %d\n", p.Replica, lvstoreLabel(p.LvstoreName, p.Lvstore), p.Generation)
 	if !p.Complete {
 		fmt.Fprintf(w, "  WARNING: graph incomplete (missing %s): apply would be refused\n", strings.Join(p.Missing, ", "))
 	}
@@ -201,13 +212,27 @@ func RenderPlan(w io.Writer, p PlanReply) {
 	}
 	fmt.Fprintf(w, "  keep (%d):\n", len(p.Refused))
 	for _, r := range p.Refused {
-		fmt.Fprintf(w, "    - %s [%s]: %s\n", r.Alias, r.Rule, r.Reason)
+		fmt.Fprintf(w, "    - %s [%s]: %s\n", r.Alias, r.Rule, withoutSubject(r.Reason, r.Alias))
 	}
+}
+
+// lvstoreLabel names an lvstore for people: its name and UUID.
+func lvstoreLabel(name spdkrpc.LvstoreName, u spdkrpc.LvstoreUUID) string {
+	if name == "" {
+		return string(u)
+	}
+	return fmt.Sprintf("%s (%s)", name, u)
+}
+
+// withoutSubject drops the lvol's alias from the start of a reason printed
+// right after that alias, so long names are not read twice.
+func withoutSubject(reason string, alias spdkrpc.LvolAlias) string {
+	return strings.TrimPrefix(reason, string(alias)+" ")
 }
 
 // RenderReport writes the outcome of a cleanup for people.
 func RenderReport(w io.Writer, r CleanupReport) {
-	fmt.Fprintf(w, "cleanup of replica %s in lvstore %s (graph generation %d)\n", r.Replica, r.Lvstore, r.Generation)
+	fmt.Fprintf(w, "cleanup of replica %s in lvstore %s, graph generation %d\n", r.Replica, lvstoreLabel(r.LvstoreName, r.Lvstore), r.Generation)
 	fmt.Fprintf(w, "  deleted (%d):\n", len(r.Deleted))
 	for _, s := range r.Deleted {
 		fmt.Fprintf(w, "    - %s (%s)\n", s.Alias, s.UUID)
@@ -218,7 +243,7 @@ func RenderReport(w io.Writer, r CleanupReport) {
 	}
 	fmt.Fprintf(w, "  protected (%d):\n", len(r.Protected))
 	for _, p := range r.Protected {
-		fmt.Fprintf(w, "    - %s [%s]: %s\n", p.Alias, p.Rule, p.Reason)
+		fmt.Fprintf(w, "    - %s [%s]: %s\n", p.Alias, p.Rule, withoutSubject(p.Reason, p.Alias))
 	}
 	if r.Stopped != nil {
 		fmt.Fprintf(w, "  STOPPED at %s [%s]: %s\n", r.Stopped.Alias, r.Stopped.Rule, r.Stopped.Reason)

@@ -7,9 +7,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/spdk-agent/spdk-agent/lvolgraph"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
 )
 
@@ -81,5 +83,23 @@ func TestRender_golden(t *testing.T) {
 				t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", tt.file, got.String(), want)
 			}
 		})
+	}
+}
+
+func TestRenderPlan_namesLvstoreAndSkipsRepeatedSubject(t *testing.T) {
+	p := PlanReply{Complete: true, LvstoreName: "lvs0"}
+	p.Lvstore, p.Replica, p.Generation = "6d1aadc9-e503-4e4b-99bf-11ae0a796ebc", "r-10", 4
+	p.Refused = []lvolgraph.Refusal{{Alias: "lvs0/bi-x", Rule: lvolgraph.RuleBackingImage,
+		Reason: "lvs0/bi-x is a backing image of r-1's chain: its clone lvs0/r-1-snap-a is owned by r-1"}}
+	var b bytes.Buffer
+	RenderPlan(&b, p)
+	for _, want := range []string{
+		"cleanup plan for replica r-10 in lvstore lvs0 (6d1aadc9-e503-4e4b-99bf-11ae0a796ebc), graph generation 4\n",
+		"  delete, in this order (0):\n",
+		"    - lvs0/bi-x [backing-image]: is a backing image of r-1's chain: its clone lvs0/r-1-snap-a is owned by r-1\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("plan lacks %q:\n%s", want, b.String())
+		}
 	}
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +13,8 @@ import (
 )
 
 // TestRun_drainsInFlightCallsOnShutdown stops the agent while a slow call
-// is in flight: the call still gets its answer.
+// is in flight: the call still gets SPDK's own answer, written before the
+// socket closes, while new connects are refused at once.
 func TestRun_drainsInFlightCallsOnShutdown(t *testing.T) {
 	dir, err := os.MkdirTemp("", "agt")
 	if err != nil {
@@ -48,8 +50,23 @@ func TestRun_drainsInFlightCallsOnShutdown(t *testing.T) {
 	go func() { _, err := c.CallRaw(ctx, "bdev_get_bdevs", params("name", "Malloc9")); answer <- err }()
 	time.Sleep(100 * time.Millisecond) // the call is in flight
 	stop()
-	if err := <-answer; err == nil || !errorsIsNotFound(err) {
-		t.Fatalf("in-flight call during shutdown: %v, want SPDK's own answer (No such device)", err)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		nc, err := net.Dial("unix", a.cfg.RPCSocket)
+		if err != nil {
+			break
+		}
+		nc.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the agent socket still accepts connections 5s after the stop")
+		}
+	}
+	select {
+	case err := <-answer:
+		if err == nil || !errorsIsNotFound(err) {
+			t.Fatalf("in-flight call during shutdown: %v, want SPDK's own answer (No such device)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer to the call in flight during shutdown")
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)

@@ -46,7 +46,9 @@ type LvolInfo struct {
 	Children     []spdkrpc.LvolUUID  `json:"children,omitempty"`
 	EsnapClones  []spdkrpc.LvolUUID  `json:"esnap_clones,omitempty"`
 	BackingImage bool                `json:"backing_image"`
-	Protected    *Protection         `json:"protected,omitempty"`
+	// Orphan: no replica owns it any more (lvolgraph.Graph.Orphans).
+	Orphan    bool        `json:"orphan"`
+	Protected *Protection `json:"protected,omitempty"`
 }
 
 func lvstoreInfos(g *lvolgraph.Graph, only *lvolgraph.Lvstore) []LvstoreInfo {
@@ -79,7 +81,7 @@ func lvolInfo(g *lvolgraph.Graph, l *lvolgraph.Lvol) LvolInfo {
 		UUID: l.UUID, Alias: l.Alias, Name: l.Name, Lvstore: l.LvstoreUUID,
 		Size: l.Size, Allocated: l.Allocated, Thin: l.Thin, Snapshot: l.Snapshot,
 		Clone: l.Clone, EsnapClone: l.EsnapClone, Degraded: l.Degraded,
-		Children: l.Children,
+		Children: l.Children, Orphan: g.IsOrphan(l, lvolgraph.DefaultOwnership),
 	}
 	switch l.Parent.Kind {
 	case lvolgraph.ParentLvol:

@@ -67,7 +67,7 @@ var (
 		"Number of lvols in the longest ancestry chain of the lvstore.", lvstoreLabels, nil)
 	lvstoreOrphansDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "lvstore", "orphan_lvols"),
-		"Lvols whose named parent is absent from the graph.", lvstoreLabels, nil)
+		"Lvols owned by nobody under the ownership scheme, such as snapshots left behind by a deleted replica.", lvstoreLabels, nil)
 	lvstoreProtectedDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "lvstore", "protected_lvols"),
 		"Lvols that are backing images of another volume and may never be deleted.", lvstoreLabels, nil)

@@ -74,7 +74,7 @@ spdk_agent_lvstore_lvols{kind="snapshot",lvstore="lvs1",lvstore_uuid="b7e4d2e3-0
 # TYPE spdk_agent_lvstore_max_chain_depth gauge
 spdk_agent_lvstore_max_chain_depth{lvstore="lvs0",lvstore_uuid="a6f3c1d2-0000-4000-8000-000000000001"} 3
 spdk_agent_lvstore_max_chain_depth{lvstore="lvs1",lvstore_uuid="b7e4d2e3-0000-4000-8000-000000000002"} 0
-# HELP spdk_agent_lvstore_orphan_lvols Lvols whose named parent is absent from the graph.
+# HELP spdk_agent_lvstore_orphan_lvols Lvols owned by nobody under the ownership scheme, such as snapshots left behind by a deleted replica.
 # TYPE spdk_agent_lvstore_orphan_lvols gauge
 spdk_agent_lvstore_orphan_lvols{lvstore="lvs0",lvstore_uuid="a6f3c1d2-0000-4000-8000-000000000001"} 1
 spdk_agent_lvstore_orphan_lvols{lvstore="lvs1",lvstore_uuid="b7e4d2e3-0000-4000-8000-000000000002"} 0

@@ -65,7 +65,8 @@ type LvstoreState struct {
 	// MaxChainDepth is the number of lvols in the longest ancestry chain
 	// (a plain lvol is 1, a clone of a snapshot 2, ...).
 	MaxChainDepth int `json:"max_chain_depth"`
-	// Orphans are lvols whose parent is named but absent from the graph.
+	// Orphans are lvols owned by nobody under the ownership scheme, such as
+	// snapshots left behind by a deleted replica (lvolgraph.Graph.Orphans).
 	Orphans int `json:"orphans"`
 	// Protected are lvols that may never be deleted because another
 	// volume's chain is rooted in them (backing images).

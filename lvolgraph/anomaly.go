@@ -199,7 +199,7 @@ func (e *editor) checkLinks(l *Lvol, who lazyName) []Anomaly {
 	}
 	ok := e.clonesAgree(l, clones)
 	if !ok {
-		add(AnomalyClonesMismatch, "%s lists clones %v but %d lvols name it as base_snapshot", who, clones, len(l.Children))
+		add(AnomalyClonesMismatch, "%s lists clones %v but %s it as base_snapshot", who, clones, count(len(l.Children), "lvol names", "lvols name"))
 	}
 	return out
 }

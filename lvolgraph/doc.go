@@ -34,7 +34,8 @@
 // [Graph.CheckDeleteBdev] judge single SPDK calls. Protection is structural:
 // a backing image is an lvol other owners' lvols read from, or the external
 // snapshot of an esnap clone, whatever its name; names (see [Ownership]) are
-// hints that can only add protection.
+// hints that can only add protection. [Graph.Orphans] lists the lvols no
+// replica owns any more, such as snapshots left behind by a deleted replica.
 //
 //	g := lvolgraph.Build(gen, time.Now(), lvolgraph.Inputs{Lvstores: stores, Lvols: lvols, Bdevs: bdevs})
 //	plan, err := lvolgraph.PlanCleanup(g, lvolgraph.CleanupRequest{

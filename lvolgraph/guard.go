@@ -42,16 +42,16 @@ func (g *Graph) CheckDeleteLvol(ref Ref) Decision {
 	desc := g.Descendants(l)
 	if es := g.EsnapClones(lvolBdevUUID(l.UUID)); len(es) > 0 {
 		return refused(RuleBackingImage, desc,
-			"%s is the external snapshot of %d lvols (%d with their descendants); deleting it would hang SPDK",
-			l.Alias, len(es), len(desc))
+			"%s is the external snapshot of %s (%s reading from it in all); deleting it would hang SPDK",
+			l.Alias, count(len(es), "lvol", "lvols"), count(len(desc), "lvol", "lvols"))
 	}
 	if len(desc) > 0 {
 		rule := RuleHasDependents
 		if DefaultOwnership.BackingImage(l.Name) {
 			rule = RuleBackingImage
 		}
-		return refused(rule, desc, "%s has %d clones and %d lvols reading from it in all; deleting it would rewrite or break their chains",
-			l.Alias, len(l.Children), len(desc))
+		return refused(rule, desc, "%s has %s and %s reading from it in all; deleting it would rewrite or break their chains",
+			l.Alias, count(len(l.Children), "clone", "clones"), count(len(desc), "lvol", "lvols"))
 	}
 	return allowed("%s has no dependents", l.Alias)
 }
@@ -64,8 +64,8 @@ func (g *Graph) CheckDeleteLvstore(ref Ref) Decision {
 		return notFound("lvstore", ref)
 	}
 	if ls := g.Lvols(s.info.UUID); len(ls) > 0 {
-		return refused(RuleLvstoreNotEmpty, ls, "lvstore %s (%s) holds %d lvols, which SPDK would delete with it",
-			s.info.Name, s.info.UUID, len(ls))
+		return refused(RuleLvstoreNotEmpty, ls, "lvstore %s (%s) holds %s, which SPDK would delete with it",
+			s.info.Name, s.info.UUID, count(len(ls), "lvol", "lvols"))
 	}
 	if rule, why, ok := g.trustRule(s.info.UUID); !ok {
 		return refused(rule, nil, "%s", why)
@@ -98,8 +98,8 @@ func (g *Graph) CheckDeleteBdev(name spdkrpc.BdevName) Decision {
 			b.Name, s.Name, s.UUID)
 	}
 	if es := g.EsnapClones(b.UUID); len(es) > 0 {
-		return refused(RuleBackingImage, es, "bdev %s is the external snapshot of %d lvols; deleting it would hang SPDK",
-			b.Name, len(es))
+		return refused(RuleBackingImage, es, "bdev %s is the external snapshot of %s; deleting it would hang SPDK",
+			b.Name, count(len(es), "lvol", "lvols"))
 	}
 	if len(g.blind) > 0 {
 		return refused(RuleGraphIncomplete, nil, "bdev %s may be the external snapshot of an esnap clone bdev_get_bdevs does not list", b.Name)

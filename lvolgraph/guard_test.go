@@ -158,3 +158,29 @@ func TestRef_JSON(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckDelete_countsInReasons(t *testing.T) {
+	s := newScene()
+	s.add("lvs0", "snap", true, "")
+	s.add("lvs0", "vol", false, "snap")
+	s.add("lvs0", "snap2", true, "")
+	s.add("lvs0", "a", false, "snap2")
+	s.add("lvs0", "b", false, "snap2")
+	base := s.add("lvs1", "base", false, "")
+	s.esnap("lvs2", "e", spdkrpc.BdevUUID(base.uuid))
+	g := s.graph()
+	for _, tt := range []struct {
+		d    Decision
+		want string
+	}{
+		{g.CheckDeleteLvol(ParseRef("lvs0/snap")), "lvs0/snap has 1 clone and 1 lvol reading from it in all"},
+		{g.CheckDeleteLvol(ParseRef("lvs0/snap2")), "lvs0/snap2 has 2 clones and 2 lvols reading from it in all"},
+		{g.CheckDeleteLvol(ParseRef("lvs1/base")), "lvs1/base is the external snapshot of 1 lvol (1 lvol reading from it in all)"},
+		{g.CheckDeleteLvstore(ParseRef("lvs1")), "holds 1 lvol, which"},
+		{g.CheckDeleteLvstore(ParseRef("lvs0")), "holds 5 lvols, which"},
+	} {
+		if !strings.Contains(tt.d.Reason, tt.want) {
+			t.Errorf("reason %q, want it to contain %q", tt.d.Reason, tt.want)
+		}
+	}
+}

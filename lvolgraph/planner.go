@@ -68,7 +68,7 @@ func PlanCleanup(g *Graph, req CleanupRequest) (Plan, error) {
 	}
 	s, ok := g.store(req.Lvstore)
 	if !ok {
-		return Plan{}, fmt.Errorf("%w: %s", ErrLvstoreNotFound, req.Lvstore)
+		return Plan{}, fmt.Errorf("%w: %s", ErrLvstoreNotFound, req.Lvstore.Value)
 	}
 	lvs := s.info.UUID
 	own := req.Ownership
@@ -85,7 +85,7 @@ func PlanCleanup(g *Graph, req CleanupRequest) (Plan, error) {
 		}
 		l, ok := g.LvolIn(lvs, ref)
 		if !ok {
-			return Plan{}, fmt.Errorf("%w: %s in lvstore %s (%s)", ErrKeepNotFound, ref, s.info.Name, lvs)
+			return Plan{}, fmt.Errorf("%w: %s in lvstore %s (%s)", ErrKeepNotFound, ref.Value, s.info.Name, lvs)
 		}
 		kept[l.UUID] = true
 		for _, a := range g.Ancestors(l) {
@@ -213,9 +213,8 @@ func (g *Graph) judge(c *Lvol, replica string, own Ownership, kept map[spdkrpc.L
 	if k, ok := keptAncestors[c.UUID]; ok {
 		return refuse(RuleAncestorOfKept, []spdkrpc.LvolAlias{k.Alias}, "kept lvol %s reads from %s", k.Alias, c.Alias)
 	}
-	if own.BackingImage(c.Name) {
-		return refuse(RuleBackingImage, nil, "%s is named as a backing image", c.Alias)
-	}
+	// The structure is the stronger reason, so it is given first; the name
+	// is given only when it is the only reason.
 	if es := g.EsnapClones(lvolBdevUUID(c.UUID)); len(es) > 0 {
 		inv := aliases(es, 0)
 		return refuse(RuleBackingImage, inv, "%s is the external snapshot of %s", c.Alias, joinAliases(inv, len(inv)))
@@ -227,11 +226,61 @@ func (g *Graph) judge(c *Lvol, replica string, own Ownership, kept map[spdkrpc.L
 		}
 	}
 	if len(foreign) > 0 {
-		inv := aliases(foreign, 0)
-		return refuse(RuleBackingImage, inv, "%s is a base of lvols %s does not own: %s", c.Alias, replica, joinAliases(inv, len(inv)))
+		return refuse(RuleBackingImage, aliases(foreign, 0), "%s", g.foreignReason(c, foreign, replica, own))
+	}
+	if own.BackingImage(c.Name) {
+		return refuse(RuleBackingImage, nil, "%s is named as a backing image", c.Alias)
 	}
 	if !own.Owns(replica, c.Name) {
 		return refuse(RuleNotOwned, nil, "%s does not belong to replica %s", c.Alias, replica)
 	}
 	return r, false
+}
+
+// foreignReason says whose chains read from c, naming the nearest lvol in
+// the way (foreign is in breadth-first order) and its owner.
+func (g *Graph) foreignReason(c *Lvol, foreign []*Lvol, replica string, own Ownership) string {
+	var owners []string
+	for _, d := range foreign {
+		if o := g.owner(d, own); o != "" && !slices.Contains(owners, o) {
+			owners = append(owners, o)
+		}
+	}
+	slices.Sort(owners)
+	whose := "other owners' chains"
+	switch {
+	case len(owners) == 1:
+		whose = owners[0] + "'s chain"
+	case len(owners) > 1:
+		whose = "the chains of " + strings.Join(owners, ", ")
+	}
+	first := foreign[0]
+	how := fmt.Sprintf("%s reads from it and", first.Alias)
+	if slices.Contains(c.Children, first.UUID) {
+		how = fmt.Sprintf("its clone %s", first.Alias)
+	}
+	if o := g.owner(first, own); o != "" {
+		return fmt.Sprintf("%s is a backing image of %s: %s is owned by %s", c.Alias, whose, how, o)
+	}
+	return fmt.Sprintf("%s is a backing image of %s: %s is not owned by %s", c.Alias, whose, how, replica)
+}
+
+// owner names the replica l belongs to, or "" when own cannot tell: a head
+// names its own replica; otherwise the first possible owner with a head in
+// the lvstore wins, or the first possible owner.
+func (g *Graph) owner(l *Lvol, own Ownership) string {
+	rn, ok := own.(ReplicaNames)
+	if !ok || own.BackingImage(l.Name) {
+		return ""
+	}
+	cands := rn.Owners(l.Name)
+	if len(cands) == 0 {
+		return string(l.Name)
+	}
+	for _, r := range cands {
+		if g.hasHead(l.LvstoreUUID, rn, r) {
+			return r
+		}
+	}
+	return cands[0]
 }

@@ -207,13 +207,27 @@ func TestPlanCleanup_rules(t *testing.T) {
 		lvol   string
 		rule   Rule
 		inv    string
+		reason string // a part of the reason, when it matters
 	}{
 		{name: "kept", keep: []Ref{ParseRef("b-snap-2")}, lvol: "b-snap-2", rule: RuleKept},
 		{name: "ancestor of kept", keep: []Ref{ParseRef("lvs0/b-snap-2")}, lvol: "b-snap-1", rule: RuleAncestorOfKept, inv: "lvs0/b-snap-2"},
 		{name: "not owned", lvol: "orphan", rule: RuleNotOwned},
-		{name: "backing image by name", root: "bi-x-disk-1", lvol: "bi-x-disk-1", rule: RuleBackingImage},
+		{name: "backing image by name", root: "bi-x-disk-1", lvol: "bi-x-disk-1", rule: RuleBackingImage,
+			reason: "lvs0/bi-x-disk-1 is named as a backing image"},
 		{name: "backing image by structure", edit: func(s *scene) { s.add("lvs0", "other", false, "b-snap-1") },
-			lvol: "b-snap-1", rule: RuleBackingImage, inv: "lvs0/other"},
+			lvol: "b-snap-1", rule: RuleBackingImage, inv: "lvs0/other",
+			reason: "lvs0/b-snap-1 is a backing image of other's chain: its clone lvs0/other is owned by other"},
+		{name: "backing image by structure and name", root: "bi-x-disk-1", edit: func(s *scene) {
+			s.add("lvs0", "pvc-a-r-1-snap-s", true, "bi-x-disk-1")
+			s.add("lvs0", "pvc-a-r-1", false, "pvc-a-r-1-snap-s")
+			s.add("lvs0", "r-7", false, "bi-x-disk-1")
+		}, lvol: "bi-x-disk-1", rule: RuleBackingImage, inv: "lvs0/r-7",
+			reason: "lvs0/bi-x-disk-1 is a backing image of the chains of pvc-a-r-1, r-7: "},
+		{name: "reader deeper down", edit: func(s *scene) {
+			s.add("lvs0", "b-snap-x", true, "b-snap-1")
+			s.add("lvs0", "r-9", false, "b-snap-x")
+		}, lvol: "b-snap-1", rule: RuleBackingImage, inv: "lvs0/r-9",
+			reason: "lvs0/b-snap-1 is a backing image of r-9's chain: lvs0/r-9 reads from it and is owned by r-9"},
 		{name: "has dependents", own: namedGreedyOwnership{}, edit: func(s *scene) { s.add("lvs0", "bi-y-disk-2", false, "b-snap-2") },
 			lvol: "b-snap-2", rule: RuleHasDependents, inv: "lvs0/bi-y-disk-2"},
 		{name: "esnap base", edit: func(s *scene) {
@@ -251,6 +265,9 @@ func TestPlanCleanup_rules(t *testing.T) {
 			}
 			if tt.inv != "" && !slices.Contains(r.Involved, spdkrpc.LvolAlias(tt.inv)) {
 				t.Errorf("involved = %v, want %s", r.Involved, tt.inv)
+			}
+			if !strings.Contains(r.Reason, tt.reason) {
+				t.Errorf("reason %q, want it to contain %q", r.Reason, tt.reason)
 			}
 			if !strings.Contains(r.Reason, tt.lvol) && tt.rule != RuleGraphAnomaly && tt.rule != RuleGraphIncomplete {
 				t.Errorf("reason %q does not name %s", r.Reason, tt.lvol)

@@ -130,6 +130,14 @@ func aliases(ls []*Lvol, max int) []spdkrpc.LvolAlias {
 	return out
 }
 
+// count renders n with the singular or plural form of what it counts.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // joinAliases renders aliases for a sentence, eliding after a few.
 func joinAliases(as []spdkrpc.LvolAlias, total int) string {
 	parts := make([]string, 0, len(as)+1)

@@ -333,3 +333,31 @@ func TestClient_stuckWriteDoesNotBlockCallers(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestClient_replyRightBeforeClose checks that a reply followed at once by
+// the end of the stream reaches its call: jrpc2 delivers replies on
+// goroutines of their own and could otherwise fail the call first.
+func TestClient_replyRightBeforeClose(t *testing.T) {
+	f := newFake(t, func(r fakeReq) fakeReply {
+		rep := echoN(r)
+		rep.Last = true
+		return rep
+	}).start()
+	f.addMethods("echo")
+	for i := range 100 {
+		c, err := Dial(context.Background(), f.path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		err = c.Call(context.Background(), "echo", map[string]int{"n": i}, &got)
+		c.Close()
+		if err != nil {
+			t.Fatalf("call %d, answered right before the close: %v", i, err)
+		}
+		if got != i {
+			t.Fatalf("call %d got %d", i, got)
+		}
+	}
+	checkNoLeaks(t)
+}

@@ -51,7 +51,22 @@ type spdkChannel struct {
 	once  sync.Once
 	cause error         // set once, before dead is closed
 	dead  chan struct{} // closed when the connection has failed
+
+	// jrpc2 hands each value Recv returns to a goroutine of its own and,
+	// when the next Recv fails, cancels the calls still pending: a reply
+	// read just before the end of the stream could lose that race and its
+	// call report a disconnect. Recv therefore holds the end back until the
+	// calls have taken the replies it returned, or until endGrace passes
+	// (a reply nobody waits for any more is never taken).
+	replyMu  sync.Mutex // protects the fields below
+	replyCnd *sync.Cond // signals taken; uses replyMu
+	returned int        // values Recv returned
+	taken    int        // replies calls received
 }
+
+// endGrace bounds how long Recv holds back the end of the stream for
+// replies not yet taken by their calls.
+const endGrace = 250 * time.Millisecond
 
 // newChannel starts the channel's writer; it stops when the channel fails
 // or closes, and waitWriter waits for it.
@@ -64,6 +79,7 @@ func newChannel(nc net.Conn, writeTimeout time.Duration) *spdkChannel {
 		wrote:        make(chan struct{}),
 		dead:         make(chan struct{}),
 	}
+	ch.replyCnd = sync.NewCond(&ch.replyMu)
 	go ch.writer()
 	return ch
 }
@@ -116,6 +132,7 @@ func (ch *spdkChannel) waitWriter() { <-ch.wrote }
 func (ch *spdkChannel) Recv() ([]byte, error) {
 	v, err := ch.dec.Next()
 	if err != nil {
+		ch.awaitTaken()
 		if err == io.EOF {
 			err = fmt.Errorf("SPDK closed the connection: %w", err)
 		} else {
@@ -124,7 +141,36 @@ func (ch *spdkChannel) Recv() ([]byte, error) {
 		ch.fail(err)
 		return nil, fmt.Errorf("%w: %w", channel.ErrClosed, ch.err())
 	}
+	ch.replyMu.Lock()
+	ch.returned++
+	ch.replyMu.Unlock()
 	return v, nil
+}
+
+// took records that a call received its reply.
+func (ch *spdkChannel) took() {
+	ch.replyMu.Lock()
+	ch.taken++
+	ch.replyCnd.Broadcast()
+	ch.replyMu.Unlock()
+}
+
+// awaitTaken waits until every value returned by Recv was taken by its
+// call, at most endGrace.
+func (ch *spdkChannel) awaitTaken() {
+	expired := false // protected by replyMu
+	t := time.AfterFunc(endGrace, func() {
+		ch.replyMu.Lock()
+		expired = true
+		ch.replyCnd.Broadcast()
+		ch.replyMu.Unlock()
+	})
+	defer t.Stop()
+	ch.replyMu.Lock()
+	for ch.taken < ch.returned && !expired {
+		ch.replyCnd.Wait()
+	}
+	ch.replyMu.Unlock()
 }
 
 // Close implements channel.Channel.
@@ -239,8 +285,13 @@ func (cn *conn) call(ctx context.Context, method string, params json.RawMessage)
 	}
 	rsp, err := cn.jc.Call(ctx, method, p)
 	if err != nil {
-		return nil, cn.classify(ctx, err)
+		err = cn.classify(ctx, err)
+		if errors.As(err, new(*Error)) {
+			cn.ch.took()
+		}
+		return nil, err
 	}
+	cn.ch.took()
 	var raw json.RawMessage
 	_ = rsp.UnmarshalResult(&raw) // never fails for *json.RawMessage
 	if len(raw) == 0 {

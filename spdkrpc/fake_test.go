@@ -29,6 +29,7 @@ type fakeReply struct {
 	NoReply bool            // never reply
 	Raw     string          // write these bytes instead of a reply
 	Close   bool            // close the connection instead of replying
+	Last    bool            // reply, then close the connection
 }
 
 // fakeSPDK is a minimal SPDK-framed server over a real Unix socket: it reads
@@ -186,6 +187,9 @@ func (f *fakeSPDK) serve(nc net.Conn) {
 				write(encodeReply(r.ID, rep))
 			})
 		case rep.Close:
+			return
+		case rep.Last:
+			write(encodeReply(r.ID, rep))
 			return
 		case rep.Raw != "":
 			write([]byte(rep.Raw))

@@ -45,6 +45,11 @@ type conn struct {
 	sendQ    [][]byte
 	drain    bool // close once sendQ is written
 	closed   bool
+	// owed counts the top-level requests handled whose answer line is not
+	// written yet; quiescing (Server.Shutdown) stops reading and closes the
+	// connection when owed drops to zero.
+	owed      int
+	quiescing bool
 }
 
 func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
@@ -87,16 +92,20 @@ func (c *conn) readLoop() {
 	buf := make([]byte, readSize)
 	for {
 		c.mu.Lock()
-		for len(c.inbox) >= inboxMax && !c.closed {
+		for len(c.inbox) >= inboxMax && !c.closed && !c.quiescing {
 			c.cond.Wait()
 		}
-		closed := c.closed
+		stop := c.closed || c.quiescing
 		c.mu.Unlock()
-		if closed {
+		if stop {
 			return
 		}
 		n, err := c.nc.Read(buf)
 		c.mu.Lock()
+		if c.quiescing {
+			c.mu.Unlock()
+			return // what arrived now is not served
+		}
 		c.inbox = append(c.inbox, buf[:n]...)
 		if err != nil {
 			c.eof = true
@@ -124,6 +133,9 @@ func (c *conn) notify() {
 func (c *conn) takeInput() (chunk []byte, eof bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.quiescing {
+		return nil, false
+	}
 	chunk, c.inbox = c.inbox, nil
 	c.cond.Broadcast()
 	return chunk, c.eof
@@ -133,25 +145,29 @@ func (c *conn) writeLoop() {
 	defer c.srv.wg.Done()
 	for {
 		c.mu.Lock()
-		for len(c.sendQ) == 0 && !c.drain && !c.closed {
+		for len(c.sendQ) == 0 && !c.drain && !c.closed && !c.drainedLocked() {
 			c.cond.Wait()
 		}
 		q := net.Buffers(c.sendQ)
+		n := len(q)
 		c.sendQ = nil
-		closed, drain := c.closed, c.drain
+		closed, done := c.closed, c.drain || c.drainedLocked()
 		c.mu.Unlock()
 		if closed {
 			return
 		}
-		if len(q) > 0 {
+		if n > 0 {
 			if _, err := q.WriteTo(c.nc); err != nil {
 				c.srv.log.Debug("write failed", "err", err)
 				c.close()
 				return
 			}
+			c.mu.Lock()
+			c.settleLocked(n)
+			c.mu.Unlock()
 			continue
 		}
-		if drain {
+		if done {
 			c.close()
 			return
 		}
@@ -213,6 +229,7 @@ func (c *conn) unhold(release bool) {
 	if release {
 		c.releaseLocked()
 	}
+	c.cond.Broadcast() // a quiescing writer may be done now
 }
 
 // finish ends the connection after the client closed its side: answers

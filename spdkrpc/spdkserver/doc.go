@@ -50,7 +50,9 @@
 // while the server runs. [Server.Close] and the cancellation of Serve's
 // context stop every goroutine and wait for them; handlers see their
 // request context cancelled when their connection closes, and must stop
-// their own goroutines then.
+// their own goroutines then. [Server.Shutdown] stops gracefully instead:
+// nothing new is accepted or read, and every connection closes once the
+// answers to the requests it already read are written.
 //
 // # Faults
 //

@@ -104,6 +104,14 @@ func (c *conn) dispatch(v []byte) {
 		if c.srv.isAsync(calls[i].method) {
 			a.async = true
 		}
+		if !calls[i].notify {
+			a.owes = true
+		}
+	}
+	if a.owes {
+		c.mu.Lock()
+		c.owed++
+		c.mu.Unlock()
 	}
 	for i := range calls {
 		cl := &calls[i]

@@ -16,10 +16,12 @@ type answer struct {
 	c     *conn
 	batch bool
 	async bool // a member's method is async: see Server.SetAsync
+	owes  bool // a member is not a notification: a line is owed
 
-	mu    sync.Mutex // protects the fields below
-	left  int        // members still to answer
-	parts [][]byte
+	mu        sync.Mutex // protects the fields below
+	left      int        // members still to answer
+	parts     [][]byte
+	abandoned bool // a member never answers, so neither does the line
 }
 
 // replyFunc returns the ReplyFunc of one call, which applies the method's
@@ -54,10 +56,12 @@ func (a *answer) deliver(cl *call, result any, err error) {
 		s.Crash()
 		return
 	case errors.Is(err, ErrNoReply):
+		a.abandon()
 		return
 	}
 	hang, delay := s.faults.get(cl.method)
 	if hang {
+		a.abandon()
 		return
 	}
 	if delay <= 0 {
@@ -80,6 +84,22 @@ func (a *answer) deliver(cl *call, result any, err error) {
 		case <-c.ctx.Done():
 		}
 	})
+}
+
+// abandon records that the line will never be sent, so a Shutdown does
+// not wait for it.
+func (a *answer) abandon() {
+	a.mu.Lock()
+	first := !a.abandoned
+	a.abandoned = true
+	a.mu.Unlock()
+	if !first || !a.owes {
+		return
+	}
+	c := a.c
+	c.mu.Lock()
+	c.settleLocked(1)
+	c.mu.Unlock()
 }
 
 // done records one member's answer and files the line once all are in.

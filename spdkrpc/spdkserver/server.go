@@ -66,6 +66,8 @@ type Server struct {
 	closed  bool
 	crashed bool
 	done    chan struct{} // closed when the running Serve returns
+	// shutdown is set by the first Shutdown: connections are being drained.
+	shutdown *drain
 }
 
 // New returns a Server that answers with h.
@@ -173,6 +175,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	err := s.acceptLoop(ctx, ln)
+	// A Shutdown lets the connections finish what they owe before their
+	// contexts end; Serve's own context still stops them at once.
+	s.mu.Lock()
+	sd := s.shutdown
+	s.mu.Unlock()
+	if sd != nil {
+		select {
+		case <-sd.over:
+		case <-ctx.Done():
+		}
+	}
 	stop()
 	cancel()
 	ln.Close()
@@ -234,6 +247,9 @@ func (s *Server) admit(ctx context.Context, nc net.Conn) {
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if s.shutdown != nil && len(s.conns) == 0 {
+		s.shutdown.idleOnce.Do(func() { close(s.shutdown.idle) })
+	}
 	s.mu.Unlock()
 }
 
@@ -252,7 +268,8 @@ func (s *Server) closeConns() {
 
 // Close stops serving: the listener closes (removing its socket file), every
 // connection closes, and Close waits for Serve to return. Calls pending
-// replies are dropped. It must not be called from a Handler.
+// replies are dropped; [Server.Shutdown] delivers them first. It must not be
+// called from a Handler.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true

@@ -23,7 +23,9 @@ const (
 	// DemoExternalImage is the malloc bdev an esnap replica reads from.
 	DemoExternalImage = "bi-fedora"
 	DemoExpiredLvol   = "r-10-expired-9f3a"
-	DemoOrphanLvol    = "orphan-7c21"
+	// DemoOrphanLvol is a head put aside by replica r-50, which is gone:
+	// no replica owns it any more (see lvolgraph.Graph.Orphans).
+	DemoOrphanLvol = "r-50-expired-7c21"
 )
 
 // DemoVolume is one volume's replica on the demo node.
@@ -54,7 +56,7 @@ type DemoNode struct {
 // bi-<image>-disk-<lvstore uuid>; an image shared by r-1 and r-10 (one name
 // a prefix of the other), an image with a single clone (r-20), an esnap
 // replica on an external bdev (r-30), a volume with no image (r-40), an
-// expired replica lvol and an orphan.
+// expired replica lvol and an orphan (the expired head of a deleted replica).
 func BuildDemoNode(ctx context.Context, call CallFunc, dir string) (*DemoNode, error) {
 	b := &demoBuilder{ctx: ctx, call: call}
 	n := &DemoNode{AioFile: filepath.Join(dir, "aio0.img")}
