@@ -53,6 +53,9 @@ func watchOnce(ctx context.Context, dir string, debounce time.Duration, log *slo
 		log.Warn("disk registry: cannot watch directory, will retry", "dir", dir, "err", err)
 		return
 	}
+	// A change made before the watch was in place raised no event: re-read
+	// once now that every later change will.
+	changed()
 	timer := time.NewTimer(debounce)
 	timer.Stop()
 	defer timer.Stop()

@@ -3,6 +3,7 @@ package diskid
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -107,5 +108,30 @@ func TestManager_runFollowsConfigMapSwaps(t *testing.T) {
 	})
 	if got := m.Counters().RegistryRejected; got != 2 {
 		t.Errorf("rejected = %d, want 2", got)
+	}
+}
+
+// TestWatchDir_rereadsOnceWatching checks that installing the watch asks
+// for a re-read even without an event: a registry swapped between the
+// manager's first read and the watch's start raised no event to see.
+func TestWatchDir_rereadsOnceWatching(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	changed := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		watchDir(ctx, filepath.Join(dir, "registry.json"), time.Millisecond, slog.New(slog.DiscardHandler), func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-changed:
+	case <-time.After(10 * time.Second): // nothing else would ever ask: no event, no failure
+		t.Fatal("no re-read was asked for once the directory was watched")
 	}
 }
