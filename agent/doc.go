@@ -93,8 +93,12 @@
 // after a mutating call ask it for targeted reads over a channel and get back
 // the snapshot holding their read. Each request on the socket runs on its
 // own goroutine; destructive calls on one lvstore are serialized by a
-// per-lvstore lock from the check until the refresh after the call, while
-// everything else runs concurrently. On shutdown the socket stops accepting
+// per-lvstore lock from the check until the refresh after the call. Calls
+// that make an lvol depend on another (bdev_lvol_clone, set_parent, and the
+// esnap calls) take the lock of that parent's lvstore too: a clone landing
+// between the check of a snapshot with no clones and its delete would let
+// SPDK merge the snapshot into the new clone. Everything else runs
+// concurrently. On shutdown the socket stops accepting
 // and reading, and the calls already read are drained (at most
 // Config.ShutdownTimeout) until their answers are written; then the sockets
 // and SPDK connections close.

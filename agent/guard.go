@@ -269,8 +269,9 @@ func (a *Agent) lvstoreDeletedBy(k guardKind, target string) spdkrpc.LvstoreUUID
 	return ""
 }
 
-// lockKey is the serialization key of a destructive call: its lvstore when
-// the graph knows it, else one key for the whole node.
+// lockKey is the serialization key of a destructive call: the lvstore of
+// the object it names when the graph knows it, else one key for the whole
+// node.
 func (a *Agent) lockKey(k guardKind, target string) string {
 	snap := a.follower.current()
 	if snap == nil || snap.Graph == nil {
@@ -282,12 +283,38 @@ func (a *Agent) lockKey(k guardKind, target string) string {
 		if l, ok := g.Lvstore(lvolgraph.ParseRef(target)); ok {
 			return "lvs:" + string(l.UUID)
 		}
-	case guardDeleteLvol, guardRenameLvol:
+	case guardDeleteLvol, guardRenameLvol, guardEsnapParent, guardDeleteBdev:
+		// An lvol bdev is keyed by its lvstore whichever call names it, so
+		// that a delete and a call making something depend on the same
+		// lvol (an esnap clone of it, say) never overlap.
 		if l, ok := g.Lvol(lvolgraph.ParseRef(target)); ok {
 			return "lvs:" + string(l.LvstoreUUID)
 		}
 	}
 	return "node"
+}
+
+// dependencyTarget returns the lvol that a call makes another lvol depend
+// on, for the calls that are not destructive but change what a delete of
+// that lvol decides: a clone or set_parent landing between the guard's
+// check of a snapshot with no clones and SPDK's delete of it would let SPDK
+// merge the snapshot into the new clone. Such calls take the same lock as a
+// delete of their parent.
+func dependencyTarget(method string, params json.RawMessage) (string, bool) {
+	var p struct {
+		SnapshotName string `json:"snapshot_name"`
+		ParentName   string `json:"parent_name"`
+	}
+	if json.Unmarshal(params, &p) != nil {
+		return "", false // SPDK refuses it without touching anything
+	}
+	switch method {
+	case "bdev_lvol_clone":
+		return p.SnapshotName, p.SnapshotName != ""
+	case "bdev_lvol_set_parent":
+		return p.ParentName, p.ParentName != ""
+	}
+	return "", false
 }
 
 // verdict is a graph rule's decision in the agent's terms. found is false

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
@@ -139,5 +140,46 @@ func TestGuard_deletedLvstoreIsNotMissing(t *testing.T) {
 	st := n.waitFor(t, "two lvstores", func(s Status) bool { return s.Graph.Lvstores == 2 })
 	if !st.Graph.Complete {
 		t.Fatalf("graph incomplete after an lvstore was deleted on purpose: missing %v", st.Graph.Missing)
+	}
+}
+
+// TestGuard_cloneCannotSlipIntoADelete: a clone of a snapshot that arrives
+// while the guard is reading SPDK before deleting that snapshot must not
+// land between the check (no clones: allowed) and the delete, or SPDK would
+// merge the snapshot into the new clone. The guard's fresh read is slowed
+// down so that the clone arrives inside that window.
+func TestGuard_cloneCannotSlipIntoADelete(t *testing.T) {
+	n := startNode(t, nodeOpts{allowSelf: true})
+	ctx := context.Background()
+	lvs := spdksim.DemoAioLvstore
+	for _, c := range []struct{ method, params string }{
+		{"bdev_lvol_create", `{"lvs_name":"` + lvs + `","lvol_name":"race-vol","size_in_mib":4,"thin_provision":true}`},
+		{"bdev_lvol_snapshot", `{"lvol_name":"` + lvs + `/race-vol","snapshot_name":"race-snap"}`},
+		{"bdev_lvol_delete", `{"name":"` + lvs + `/race-vol"}`}, // race-snap is left with no clone
+	} {
+		if _, err := n.via.CallRaw(ctx, c.method, json.RawMessage(c.params)); err != nil {
+			t.Fatalf("%s: %v", c.method, err)
+		}
+	}
+
+	n.sim.SetDelay("bdev_get_bdevs", 300*time.Millisecond)
+	delErr := make(chan error, 1)
+	go func() {
+		_, err := n.via.CallRaw(ctx, "bdev_lvol_delete", json.RawMessage(`{"name":"`+lvs+`/race-snap"}`))
+		delErr <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the delete is in its fresh read now
+	_, cloneErr := n.via.CallRaw(ctx, "bdev_lvol_clone", json.RawMessage(`{"snapshot_name":"`+lvs+`/race-snap","clone_name":"race-clone"}`))
+	err := <-delErr
+	n.sim.ClearFaults()
+
+	if err == nil && cloneErr == nil {
+		t.Fatal("both the delete of race-snap and a clone of it succeeded: SPDK merged the snapshot into the new clone")
+	}
+	if err == nil && n.lvolExists(t, lvs+"/race-clone") {
+		t.Fatal("race-snap was deleted and race-clone exists")
+	}
+	if err != nil && !n.lvolExists(t, lvs+"/race-snap") {
+		t.Fatalf("the delete failed (%v) but race-snap is gone", err)
 	}
 }

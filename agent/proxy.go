@@ -79,6 +79,14 @@ func (a *Agent) handle(ctx context.Context, req *spdkserver.Request) (any, error
 	if g, ok := guardFor(m); ok {
 		return a.guarded(ctx, req, g)
 	}
+	if parent, ok := dependencyTarget(m, req.Params); ok {
+		unlock, err := a.locks.lock(ctx, a.lockKey(guardDeleteLvol, parent))
+		if err != nil {
+			return nil, errSPDKUnavailable(m, err)
+		}
+		// Held until the graph shows the new dependent.
+		defer unlock()
+	}
 	touched := a.touchedBy(m, req.Params)
 	res, err := a.forward(ctx, m, req.Params)
 	if !readOnly {
