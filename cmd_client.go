@@ -58,6 +58,9 @@ func (e *clientEnv) call(ctx context.Context, method string, params, result any)
 	return json.Unmarshal(raw, result)
 }
 
+// clientOut is where client subcommands print; tests capture it.
+var clientOut io.Writer = os.Stdout
+
 // errPrinted means the JSON answer was printed and there is nothing more to do.
 var errPrinted = errors.New("printed")
 
@@ -70,7 +73,7 @@ func clientCmd(name string, run clientRun) func(ctx context.Context, args []stri
 		socket := fs.String("socket", envDefault("SPDK_AGENT_RPC_SOCKET", defaultRPCSocket), "the agent's socket (SPDK_AGENT_RPC_SOCKET)")
 		output := fs.String("o", "text", "output: text or json")
 		timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
-		e := &clientEnv{fs: fs, out: os.Stdout}
+		e := &clientEnv{fs: fs, out: clientOut}
 		// Subcommand flags are declared by a dry run with no client.
 		flagsOf[name](fs)
 		if err := fs.Parse(args); err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/spdk-agent/spdk-agent/agent"
 	"github.com/spdk-agent/spdk-agent/diskid"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
-	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
 )
 
 // startDiskAgent runs an agent managing one disk in front of an empty
@@ -30,31 +29,8 @@ func startDiskAgent(t *testing.T) (socket, disk string) {
 	if err := os.Mkdir(disk, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sim := spdksim.New(spdksim.Options{PollInterval: -1})
-	if err := sim.Start(ctx, filepath.Join(dir, "spdk.sock")); err != nil {
-		t.Fatal(err)
-	}
-	socket = filepath.Join(dir, "agent.sock")
-	a, err := agent.New(agent.Config{
-		SPDKSocket: filepath.Join(dir, "spdk.sock"),
-		RPCSocket:  socket,
-		StateDir:   filepath.Join(dir, "state"),
-		Disks:      []string{disk},
-		AllowUIDs:  []uint32{uint32(os.Getuid())},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agent Run: %v", err)
-		}
-		sim.Close()
-	})
+	socket = startSimAndAgent(t, dir, false, agent.Config{Disks: []string{disk}})
+	ctx := context.Background()
 	// Ready when the disk has its identity.
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spdk-agent/spdk-agent/agent"
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
+)
+
+// startDemoAgent runs an agent in front of the simulator's demo node and
+// returns the agent's socket once its graph is complete.
+func startDemoAgent(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "cli") // short: Unix socket paths are limited
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	socket := startSimAndAgent(t, dir, true, agent.Config{})
+	waitFor(t, "a complete graph", func() error {
+		c, err := spdkrpc.Dial(context.Background(), socket, spdkrpc.Options{})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		var st agent.Status
+		if err := c.Call(context.Background(), "agent_get_status", nil, &st); err != nil {
+			return err
+		}
+		if !st.Graph.Complete || st.Graph.Lvstores != 2 {
+			return fmt.Errorf("graph %+v", st.Graph)
+		}
+		return nil
+	})
+	return socket
+}
+
+// startSimAndAgent starts a simulator in dir (with the demo node when demo
+// is set) and an agent in front of it configured by cfg plus the sockets,
+// the state directory and the test's uid on the allow list. Both stop when
+// the test ends. It returns the agent's socket.
+func startSimAndAgent(t *testing.T, dir string, demo bool, cfg agent.Config) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	sim := spdksim.New(spdksim.Options{PollInterval: -1})
+	if demo {
+		if _, err := sim.BuildDemoNode(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sim.Start(ctx, filepath.Join(dir, "spdk.sock")); err != nil {
+		t.Fatal(err)
+	}
+	cfg.SPDKSocket = filepath.Join(dir, "spdk.sock")
+	cfg.RPCSocket = filepath.Join(dir, "agent.sock")
+	cfg.StateDir = filepath.Join(dir, "state")
+	cfg.AllowUIDs = append(cfg.AllowUIDs, uint32(os.Getuid()))
+	a, err := agent.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("agent Run: %v", err)
+		}
+		sim.Close()
+	})
+	return cfg.RPCSocket
+}
+
+// runClient runs one client subcommand and returns what it printed.
+func runClient(t *testing.T, name string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	clientOut = &out
+	defer func() { clientOut = os.Stdout }()
+	err := commands[name].run(context.Background(), args)
+	return out.String(), err
+}
+
+func TestClientCommands_demoNode(t *testing.T) {
+	sock := startDemoAgent(t)
+	tests := []struct {
+		args []string
+		want []string // each must appear in the output
+	}{
+		{[]string{"status"}, []string{"connected", "lvstores: 2", "complete"}},
+		{[]string{"lvols", "--lvstore", spdksim.DemoMallocLvstore}, []string{"lvs-malloc/r-1 ", "backing-image"}},
+		{[]string{"tree"}, []string{"bdev bi-fedora [backing image, external]", "└─ r-1 [clone]", "[orphan]"}},
+		{[]string{"graph", "--format", "dot"}, []string{"digraph lvols {", "cluster_"}},
+		{[]string{"plan", "--lvstore", spdksim.DemoMallocLvstore, "--replica", "r-10"}, []string{"1. lvs-malloc/r-10 (", "is a backing image of r-1's chain"}},
+		{[]string{"call", "bdev_lvol_get_lvstores"}, []string{`"name": "lvs-aio"`}},
+	}
+	for _, tt := range tests {
+		out, err := runClient(t, tt.args[0], append([]string{"--socket", sock}, tt.args[1:]...)...)
+		if err != nil {
+			t.Errorf("%v: %v", tt.args, err)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", tt.args, w, out)
+			}
+		}
+	}
+
+	out, err := runClient(t, "graph", "--socket", sock, "--format", "json")
+	if err != nil || !json.Valid([]byte(out)) {
+		t.Fatalf("graph --format json: %v, valid JSON %v", err, json.Valid([]byte(out)))
+	}
+}
+
+func TestClientCommands_callShowsRefusalAndApplyCleans(t *testing.T) {
+	sock := startDemoAgent(t)
+	var shared string
+	out, err := runClient(t, "lvols", "--socket", sock, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lvols []agent.LvolInfo
+	if err := json.Unmarshal([]byte(out), &lvols); err != nil {
+		t.Fatalf("lvols -o json: %v\n%s", err, out)
+	}
+	for _, l := range lvols {
+		if strings.HasPrefix(string(l.Name), "bi-ubuntu-disk-") {
+			shared = string(l.Alias)
+		}
+	}
+	if shared == "" {
+		t.Fatal("no shared backing image in lvols -o json")
+	}
+
+	out, err = runClient(t, "call", "--socket", sock, "bdev_lvol_delete", `{"name":"`+shared+`"}`)
+	if err == nil || !strings.Contains(out, "error -1: Operation not permitted: backing-image") || !strings.Contains(out, `"rule": "backing-image"`) {
+		t.Fatalf("refused delete: err %v, output:\n%s", err, out)
+	}
+	if _, err := runClient(t, "call", "--socket", sock, "bdev_lvol_delete", "{bad"); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+		t.Fatalf("bad params: %v", err)
+	}
+
+	out, err = runClient(t, "apply", "--socket", sock, "--lvstore", spdksim.DemoMallocLvstore, "--replica", "r-10")
+	if err != nil || !strings.Contains(out, "deleted (3)") {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	out, err = runClient(t, "call", "--socket", sock, "bdev_get_bdevs", `{"name":"lvs-malloc/r-10"}`)
+	if err == nil || !strings.Contains(out, "error -19: No such device") {
+		t.Fatalf("r-10 after apply: %v\n%s", err, out)
+	}
+	if _, err := runClient(t, "call", "--socket", sock, "bdev_get_bdevs", `{"name":"`+shared+`"}`); err != nil {
+		t.Fatalf("the shared backing image must survive the cleanup: %v", err)
+	}
+}
