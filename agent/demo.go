@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
@@ -90,7 +91,7 @@ func RunDemo(ctx context.Context, w io.Writer, o DemoOptions) error {
 
 	vol := node.Volumes[1] // vol-b, whose replica shares its image with vol-a
 	fmt.Fprintf(w, "\n== Replica %s of %s was rebuilt elsewhere: clean up its lvols in %s\n", vol.Replica, vol.Volume, vol.Lvstore)
-	fmt.Fprintf(w, "   (its chain: %v; the image is shared with %s)\n\n", vol.Chain, node.Volumes[0].Replica)
+	fmt.Fprintf(w, "   (its chain: %s; the image is shared with %s)\n\n", strings.Join(vol.Chain, " -> "), node.Volumes[0].Replica)
 	req := map[string]any{"lvstore": vol.Lvstore, "replica": vol.Replica}
 	var rep CleanupReport
 	if err := c.Call(ctx, "agent_apply_cleanup", req, &rep); err != nil {
@@ -108,7 +109,7 @@ func RunDemo(ctx context.Context, w io.Writer, o DemoOptions) error {
 	if !errors.As(err, &se) {
 		return fmt.Errorf("demo: the delete of %s was not refused: %v", node.SingleCloneImage, err)
 	}
-	line, _ := json.Marshal(map[string]any{"code": se.Code, "message": se.Message, "data": se.Data})
+	line, _ := json.Marshal(se) // the error object as any SPDK client receives it
 	fmt.Fprintf(w, "   error: %s\n", line)
 
 	if o.Once {
