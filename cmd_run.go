@@ -95,7 +95,7 @@ func runAgent(ctx context.Context, args []string) error {
 	fs.Var(&disks, "disk", "filesystem disk whose identity the agent keeps unique; repeatable (SPDK_AGENT_DISKS, comma-separated)")
 	fs.StringVar(&cfg.Registry, "registry", envDefault("SPDK_AGENT_REGISTRY", ""), "cluster registry of disk UUIDs (SPDK_AGENT_REGISTRY)")
 	hostname, _ := os.Hostname()
-	fs.StringVar(&cfg.Node, "node", envDefault("SPDK_AGENT_NODE", hostname), "this node's name in the registry (SPDK_AGENT_NODE)")
+	fs.StringVar(&cfg.Node, "node", envDefault("SPDK_AGENT_NODE", envDefault("NODE_NAME", hostname)), "this node's name in the registry (SPDK_AGENT_NODE, then NODE_NAME, then the host name)")
 	logFormat := fs.String("log-format", envDefault("SPDK_AGENT_LOG_FORMAT", "text"), "log format: text or json (SPDK_AGENT_LOG_FORMAT)")
 	debug := fs.Bool("debug", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {

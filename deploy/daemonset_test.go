@@ -168,6 +168,12 @@ func TestDaemonSet_pathsAndFlags(t *testing.T) {
 	if e := env["NODE_NAME"]; e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
 		t.Errorf("NODE_NAME = %+v, want the downward API's spec.nodeName", e)
 	}
+	// The agent matches its own registry entries by node name; a pod's
+	// hostname is the pod's name, so the node must be passed explicitly or
+	// the node's own disks would collide with themselves.
+	if node, ok := flagValue(c.Args, "node"); !ok || node != "$(NODE_NAME)" {
+		t.Errorf("--node = %q (set %v), want $(NODE_NAME)", node, ok)
+	}
 }
 
 func TestDaemonSet_securityAndScheduling(t *testing.T) {
