@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -101,5 +102,18 @@ func TestRenderPlan_namesLvstoreAndSkipsRepeatedSubject(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("plan lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestRenderDOT_graphvizRendersIt hands the golden DOT to Graphviz, which
+// CI installs: the output is meant to be piped into "dot -Tsvg".
+func TestRenderDOT_graphvizRendersIt(t *testing.T) {
+	dot, err := exec.LookPath("dot")
+	if err != nil {
+		t.Skip("Graphviz's dot is not installed (CI installs it)")
+	}
+	out, err := exec.Command(dot, "-Tsvg", filepath.Join("testdata", "graph.dot.golden")).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("<svg")) {
+		t.Fatalf("dot -Tsvg: %v\n%.500s", err, out)
 	}
 }
