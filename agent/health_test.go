@@ -99,3 +99,26 @@ func TestHealth_diskIdentities(t *testing.T) {
 		t.Error("/metrics lacks spdk_agent_disk_identities")
 	}
 }
+
+// TestHealth_perLvolMetrics: one allocated-bytes series per lvol, only when
+// asked for (cardinality).
+func TestHealth_perLvolMetrics(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		n := startNode(t, nodeOpts{health: true, edit: func(c *Config) { c.PerLvolMetrics = on }})
+		_, metrics := n.get(t, "/metrics")
+		series := strings.Count(metrics, "\nspdk_agent_lvol_allocated_bytes{")
+		want := 0
+		if on {
+			g := n.agent.Current().Graph
+			for _, s := range g.Lvstores() {
+				want += len(g.Lvols(s.UUID))
+			}
+			if !strings.Contains(metrics, `spdk_agent_lvol_allocated_bytes{lvol="r-1",lvol_uuid="`) {
+				t.Errorf("no allocated-bytes series for lvol r-1")
+			}
+		}
+		if series != want || (on && want == 0) {
+			t.Errorf("per-lvol metrics %v: %d series of spdk_agent_lvol_allocated_bytes, want %d", on, series, want)
+		}
+	}
+}

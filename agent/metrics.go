@@ -43,7 +43,7 @@ func newAgentMetrics(a *Agent) *agentMetrics {
 		// longer than that is not live.
 		beat: health.NewHeartbeat(max(30*time.Second, 10*a.cfg.NotifyInterval)),
 	}
-	if err := health.RegisterCollectors(reg, health.StateFunc(a.nodeState), health.CollectorOptions{}); err != nil {
+	if err := health.RegisterCollectors(reg, health.StateFunc(a.nodeState), health.CollectorOptions{PerLvol: a.cfg.PerLvolMetrics}); err != nil {
 		panic(fmt.Sprintf("agent: metrics wiring: %v", err)) // a programming mistake
 	}
 	return am
@@ -172,6 +172,9 @@ func (a *Agent) nodeState() health.NodeState {
 			}
 			if g.CheckDeleteLvol(lvolgraph.UUIDRef(l.UUID)).Rule == lvolgraph.RuleBackingImage {
 				ls.Protected++
+			}
+			if a.cfg.PerLvolMetrics {
+				st.Lvols = append(st.Lvols, health.LvolState{Lvstore: string(s.Name), Name: string(l.Name), UUID: string(l.UUID), AllocatedBytes: l.Allocated})
 			}
 		}
 		ls.Orphans = len(g.Orphans(s.UUID, lvolgraph.DefaultOwnership))

@@ -86,7 +86,8 @@
 // as constant metrics, so an lvstore, lvol or bdev that is gone has no
 // series. The lvol kinds are plain, snapshot, clone, esnap_clone and
 // degraded; spdk_agent_lvol_allocated_bytes is exported only with
-// [CollectorOptions].PerLvol, since it adds one series per lvol.
+// [CollectorOptions].PerLvol (the agent's --per-lvol-metrics), since it adds
+// one series per lvol.
 //
 // # Use
 //
