@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -27,9 +29,23 @@ func (a *Agent) ServeRPC(ctx context.Context, req *spdkserver.Request, reply spd
 	cctx := context.WithoutCancel(ctx)
 	go func() {
 		defer a.endCall()
-		res, err := a.handle(cctx, req)
+		res, err := a.recoverCall(req.Method, func() (any, error) { return a.handle(cctx, req) })
 		reply(res, err)
 	}()
+}
+
+// recoverCall runs f, turning a panic into an internal error for this call
+// alone: one bad request must not take down the agent, and with it every
+// other caller's calls and the guard. The stack goes to the log.
+func (a *Agent) recoverCall(method string, f func() (any, error)) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.Error("panic while serving a call", "method", method, "panic", p, "stack", string(debug.Stack()))
+			res, err = nil, &spdkrpc.Error{Code: spdkrpc.CodeInternalError,
+				Message: fmt.Sprintf("spdk-agent: internal error serving %s (see the agent's log)", method)}
+		}
+	}()
+	return f()
 }
 
 // beginCall registers an in-flight call; false once shutdown has begun.

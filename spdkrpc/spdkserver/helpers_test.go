@@ -39,7 +39,7 @@ func isAsync(method string) bool {
 //	async  like echo, but listed by isAsync
 //	asyncbad  listed by isAsync, but fails at once through Immediate
 //	peer   answers the caller's credentials
-//	crash  replies ErrCrash; hang replies ErrNoReply
+//	crash  replies ErrCrash; hang replies ErrNoReply; panic panics
 //	ctx    answers when the request's context ends, by sending on ctxDone
 type testHandler struct {
 	ctxDone chan error
@@ -87,6 +87,8 @@ func (h *testHandler) ServeRPC(ctx context.Context, req *spdkserver.Request, rep
 		reply(nil, spdkserver.ErrCrash)
 	case "hang":
 		reply(nil, spdkserver.ErrNoReply)
+	case "panic":
+		panic("handler bug")
 	case "ctx":
 		go func() {
 			<-ctx.Done()

@@ -120,6 +120,6 @@ func (c *conn) dispatch(v []byte) {
 			continue
 		}
 		req := &Request{Method: cl.method, Params: cl.params, Notification: cl.notify, Peer: c.peer}
-		c.srv.h.ServeRPC(c.ctx, req, a.replyFunc(cl))
+		c.serve(req, a.replyFunc(cl))
 	}
 }

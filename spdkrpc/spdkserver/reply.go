@@ -3,6 +3,7 @@ package spdkserver
 import (
 	"encoding/json"
 	"errors"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -144,4 +145,18 @@ func (c *conn) encode(cl *call, result any, err error) []byte {
 func mustJSON(s string) json.RawMessage {
 	b, _ := json.Marshal(s)
 	return b
+}
+
+// serve calls the handler. A handler that panics answers that call with an
+// internal error (a second reply, if it had answered, is ignored) and the
+// connection and server go on: one bad request must not end every other
+// caller's session.
+func (c *conn) serve(req *Request, reply ReplyFunc) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.srv.log.Error("handler panicked", "method", req.Method, "panic", p, "stack", string(debug.Stack()))
+			reply(nil, &spdkrpc.Error{Code: spdkrpc.CodeInternalError, Message: "Internal error"})
+		}
+	}()
+	c.srv.h.ServeRPC(c.ctx, req, reply)
 }

@@ -157,6 +157,23 @@ func TestServer_immediateAnswerOfAsyncMethod(t *testing.T) {
 	}
 }
 
+// TestServer_handlerPanicAnswersInternalError checks that a handler's panic
+// costs only its own call: the caller gets SPDK's internal error and the same
+// connection goes on serving.
+func TestServer_handlerPanicAnswersInternalError(t *testing.T) {
+	f := startServer(t, spdkserver.Options{})
+	c := f.dial(t)
+	send(t, c, `{"id":1,"method":"panic"}{"id":2,"method":"echo","params":{}}`)
+	for i, w := range []string{
+		`{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"Internal error"}}`,
+		`{"jsonrpc":"2.0","id":2,"result":{}}`,
+	} {
+		if got := readLine(t, c); got != w {
+			t.Errorf("line %d:\n got %s\nwant %s", i, got, w)
+		}
+	}
+}
+
 // TestServer_replyLinesAreCompact checks the shape rules on answers built
 // from arbitrary results: compact, one line, SPDK's member order, no HTML
 // escaping, and "data" only when set.
