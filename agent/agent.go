@@ -34,7 +34,7 @@ type Agent struct {
 	iostat   *iostatPoller
 
 	// readOnly holds the lvols set read-only through the agent.
-	readOnly sync.Map // spdkrpc.LvolUUID -> true
+	readOnly *readOnlyStore
 	// spdkMethods holds SPDK's last answer to rpc_get_methods per params.
 	spdkMethods sync.Map // string -> []string
 
@@ -61,6 +61,11 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	ro, err := loadReadOnly(cfg.statePath(readOnlyFileName))
+	if err != nil {
+		aud.close()
+		return nil, err
+	}
 	regs, err := loadDiskRegistrations(cfg.statePath(diskRegFileName))
 	if err != nil {
 		aud.close()
@@ -79,6 +84,7 @@ func New(cfg Config) (*Agent, error) {
 		allow:    allowList{uids: cfg.AllowUIDs, gids: cfg.AllowGIDs},
 		audit:    aud,
 		seen:     seen,
+		readOnly: ro,
 		locks:    newKeyedLocks(),
 	}
 	a.metrics = newAgentMetrics(a)
@@ -87,6 +93,7 @@ func New(cfg Config) (*Agent, error) {
 	a.follower = newFollower(nil, seen, cfg)
 	a.follower.hooks = a.metrics.followerHooks()
 	a.follower.hooks.lvstores = a.rememberLvstoreDisks
+	a.follower.hooks.fullSync = a.pruneReadOnly
 	obs := &sessionObserver{a: a}
 	followClient := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: obs, Logger: cfg.Logger.With("conn", "follow")})
 	a.clients = append(a.clients, followClient)

@@ -2,9 +2,7 @@ package agent
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 )
@@ -27,25 +25,17 @@ type diskRegistrations struct {
 // empty set, a damaged one an error: forgetting a disk silently would stop
 // checking its identity.
 func loadDiskRegistrations(path string) (*diskRegistrations, error) {
-	r := &diskRegistrations{path: path}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return r, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("agent: read registered disks: %w", err)
-	}
-	if err := json.Unmarshal(b, &r.paths); err != nil {
-		return nil, fmt.Errorf("agent: registered disks file %s is damaged: %w", path, err)
-	}
-	for _, p := range r.paths {
+	paths, err := loadStateList(path, "registered disks", func(p string) error {
 		if p == "" || p[0] != '/' {
-			return nil, fmt.Errorf("agent: registered disks file %s holds %q, not an absolute path", path, p)
+			return fmt.Errorf("holds %q, not an absolute path", p)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(r.paths)
-	r.paths = slices.Compact(r.paths)
-	return r, nil
+	slices.Sort(paths)
+	return &diskRegistrations{path: path, paths: slices.Compact(paths)}, nil
 }
 
 // list returns the registered paths.

@@ -78,7 +78,10 @@
 // bdev_lvol_delete_lvstore, any bdev_*_delete) and the sharp edges the agent
 // can recognise (clone_bdev or set_parent_bdev onto a claimed bdev, renames
 // of snapshots or of lvols set read-only through the agent, names over 63
-// bytes) are checked against a fresh read of the objects involved. A refusal
+// bytes) are checked against a fresh read of the objects involved. SPDK
+// lists read-only nowhere, so the lvols set read-only through the agent are
+// remembered in the state directory (read-only-lvols.json, written
+// atomically) and forgotten only when a complete graph proves them gone. A refusal
 // is code -1 with a message starting "Operation not permitted: <rule>" that
 // names the lvols in the way, and data carrying the same facts as JSON.
 // Every destructive call, allowed or refused, is written to audit.log in the

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,51 @@ type node struct {
 	spdk  *spdkrpc.Client // straight to the simulator
 	via   *spdkrpc.Client // through the agent
 	dir   string
+	// stopAgent stops the agent and returns what its Run returned; later
+	// calls return the same.
+	stopAgent func() error
+}
+
+// startAgent starts an agent on n.cfg and connects n.via to its socket.
+func (n *node) startAgent(t testing.TB) {
+	t.Helper()
+	var err error
+	n.agent, err = New(n.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	a := n.agent
+	go func() { runDone <- a.Run(ctx) }()
+	n.stopAgent = sync.OnceValue(func() error {
+		cancel()
+		return <-runDone
+	})
+	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer dcancel()
+	for {
+		if n.via, err = spdkrpc.Dial(dctx, n.cfg.RPCSocket, spdkrpc.Options{}); err == nil {
+			break
+		}
+		if dctx.Err() != nil {
+			t.Fatalf("agent socket never came up: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// restartAgent stops the agent and starts a new one on the same
+// configuration and state directory, as after a process restart, and waits
+// for its complete graph.
+func (n *node) restartAgent(t testing.TB) {
+	t.Helper()
+	n.via.Close()
+	if err := n.stopAgent(); err != nil {
+		t.Fatalf("agent Run: %v", err)
+	}
+	n.startAgent(t)
+	n.waitFor(t, "a complete graph after the agent's restart", func(s Status) bool { return s.Graph.Complete })
 }
 
 type nodeOpts struct {
@@ -87,34 +133,18 @@ func startNode(t testing.TB, o nodeOpts) *node {
 	if o.edit != nil {
 		o.edit(&n.cfg)
 	}
-	n.agent, err = New(n.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runDone := make(chan error, 1)
-	go func() { runDone <- n.agent.Run(ctx) }()
 	n.spdk, err = spdkrpc.Dial(ctx, spdkSock, spdkrpc.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer dcancel()
-	for {
-		if n.via, err = spdkrpc.Dial(dctx, n.cfg.RPCSocket, spdkrpc.Options{}); err == nil {
-			break
-		}
-		if dctx.Err() != nil {
-			t.Fatalf("agent socket never came up: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	n.startAgent(t)
 	t.Cleanup(func() {
 		n.via.Close()
 		n.spdk.Close()
-		cancel()
-		if err := <-runDone; err != nil {
+		if err := n.stopAgent(); err != nil {
 			t.Errorf("agent Run: %v", err)
 		}
+		cancel()
 		sim.Close()
 	})
 	n.waitFor(t, "a complete graph", func(s Status) bool { return s.Graph.Complete })

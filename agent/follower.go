@@ -46,6 +46,7 @@ type followerHooks struct {
 	notifications func(n int)
 	beat          func()                  // once per loop iteration, for livez
 	lvstores      func([]spdkrpc.Lvstore) // after each full sync
+	fullSync      func(*Snapshot)         // with each full sync's snapshot, once published
 }
 
 // follower owns the SPDK session used to follow SPDK: one goroutine (run)

@@ -41,25 +41,44 @@ type seenStore struct {
 // loadSeen reads the seen-lvstores file; a missing file is an empty set, a
 // damaged one is an error (the agent must not forget lvstores silently).
 func loadSeen(path string) (*seenStore, error) {
-	s := &seenStore{path: path, byID: map[spdkrpc.LvstoreUUID]seenLvstore{}}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("agent: read seen lvstores: %w", err)
-	}
-	var list []seenLvstore
-	if err := json.Unmarshal(b, &list); err != nil {
-		return nil, fmt.Errorf("agent: seen lvstores file %s is damaged: %w", path, err)
-	}
-	for _, l := range list {
+	list, err := loadStateList(path, "seen lvstores", func(l seenLvstore) error {
 		if l.UUID == "" {
-			return nil, fmt.Errorf("agent: seen lvstores file %s has an entry without uuid (name %q)", path, l.Name)
+			return fmt.Errorf("has an entry without uuid (name %q)", l.Name)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &seenStore{path: path, byID: map[spdkrpc.LvstoreUUID]seenLvstore{}}
+	for _, l := range list {
 		s.byID[l.UUID] = l
 	}
 	return s, nil
+}
+
+// loadStateList reads a JSON list the agent keeps in its state directory,
+// what it holds named by what, each entry checked by check. A missing file
+// is an empty list; a damaged file or a bad entry is an error naming the
+// file: what the agent remembers is never dropped silently.
+func loadStateList[T any](path, what string, check func(T) error) ([]T, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("agent: read %s: %w", what, err)
+	}
+	var list []T
+	if err := json.Unmarshal(b, &list); err != nil {
+		return nil, fmt.Errorf("agent: %s file %s is damaged: %w", what, path, err)
+	}
+	for _, e := range list {
+		if err := check(e); err != nil {
+			return nil, fmt.Errorf("agent: %s file %s %w", what, path, err)
+		}
+	}
+	return list, nil
 }
 
 // list returns the remembered lvstores sorted by name.

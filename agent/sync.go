@@ -110,6 +110,9 @@ func (f *follower) fullSyncOnce(ctx context.Context) error {
 		Missing:    expectation{configured: f.configured, seen: f.seen.list()}.missing(st.Lvstores),
 	}
 	f.publish(snap)
+	if f.hooks.fullSync != nil {
+		f.hooks.fullSync(snap)
+	}
 	if len(snap.Missing) > 0 {
 		f.log.Warn("graph incomplete: expected lvstores missing", "missing", snap.Missing, "gen", snap.Gen)
 	} else {

@@ -65,10 +65,11 @@ func (a *Agent) refreshAfter(ctx context.Context, method string, t touched, resu
 	if json.Unmarshal(result, &created) == nil && created != "" {
 		t.names = append(t.names, created)
 	}
+	// Marked before the refresh, so that a rename cannot slip in between;
+	// names the graph did not know yet are resolved after it.
+	var unresolved []string
 	if method == "bdev_lvol_set_read_only" && result != nil {
-		for _, n := range t.names {
-			a.markReadOnly(spdkrpc.LvolUUID(n))
-		}
+		unresolved = a.markReadOnly(t.names)
 	}
 	if !t.full && len(t.names) == 0 {
 		return
@@ -78,16 +79,50 @@ func (a *Agent) refreshAfter(ctx context.Context, method string, t touched, resu
 	if _, err := a.follower.request(rctx, t.names, t.full); err != nil {
 		a.log.Warn("refresh after a mutating call", "method", method, "objects", t.names, "err", err)
 	}
+	for _, n := range a.markReadOnly(unresolved) {
+		a.log.Warn("lvol set read-only through the agent is not in the graph: its renames are not guarded", "lvol", n)
+	}
 }
 
-// markReadOnly remembers an lvol set read-only through the agent: SPDK shows
-// read-only nowhere in its listings, yet a rename of such an lvol is half
-// applied. The memory is lost when the agent restarts.
-func (a *Agent) markReadOnly(u spdkrpc.LvolUUID) { a.readOnly.Store(u, true) }
+// markReadOnly remembers the lvols named by names (UUIDs or aliases) as set
+// read-only through the agent, in the state directory: SPDK shows read-only
+// nowhere in its listings, yet a rename of such an lvol is half applied. It
+// returns the names the current graph does not resolve.
+func (a *Agent) markReadOnly(names []string) (unresolved []string) {
+	var g *lvolgraph.Graph
+	if snap := a.follower.current(); snap != nil {
+		g = snap.Graph
+	}
+	for _, n := range names {
+		var l *lvolgraph.Lvol
+		ok := false
+		if g != nil {
+			l, ok = g.Lvol(lvolgraph.ParseRef(n))
+		}
+		if !ok {
+			unresolved = append(unresolved, n)
+			continue
+		}
+		err := a.readOnly.add(readOnlyLvol{UUID: l.UUID, Alias: l.Alias, Lvstore: l.LvstoreUUID, SetAt: time.Now().UTC()})
+		if err != nil {
+			// Still refused until the agent restarts.
+			a.log.Error("remembering a read-only lvol", "lvol", l.Alias, "uuid", l.UUID, "err", err)
+		}
+	}
+	return unresolved
+}
 
-func (a *Agent) isMarkedReadOnly(u spdkrpc.LvolUUID) bool {
-	_, ok := a.readOnly.Load(u)
-	return ok
+func (a *Agent) isMarkedReadOnly(u spdkrpc.LvolUUID) bool { return a.readOnly.has(u) }
+
+// pruneReadOnly forgets the read-only lvols a full sync proves gone.
+func (a *Agent) pruneReadOnly(snap *Snapshot) {
+	gone, err := a.readOnly.prune(snap)
+	if err != nil {
+		a.log.Error("forgetting deleted read-only lvols", "err", err)
+	}
+	for _, l := range gone {
+		a.log.Info("forgot read-only lvol: it no longer exists", "lvol", l.Alias, "uuid", l.UUID)
+	}
 }
 
 // keyedLocks serializes destructive calls per key (an lvstore) while calls
