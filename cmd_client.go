@@ -58,8 +58,12 @@ func (e *clientEnv) call(ctx context.Context, method string, params, result any)
 	return json.Unmarshal(raw, result)
 }
 
-// clientOut is where client subcommands print; tests capture it.
-var clientOut io.Writer = os.Stdout
+// clientOut and clientErr are where client subcommands print; tests
+// capture them.
+var (
+	clientOut io.Writer = os.Stdout
+	clientErr io.Writer = os.Stderr
+)
 
 // errPrinted means the JSON answer was printed and there is nothing more to do.
 var errPrinted = errors.New("printed")
@@ -157,17 +161,19 @@ func runStatus(ctx context.Context, e *clientEnv) error {
 	for _, a := range g.Anomalies {
 		fmt.Fprintf(e.out, "anomaly:   %s\n", a)
 	}
+	agent.RenderOrphans(e.out, "orphans:   ", g.Orphans)
 	return nil
 }
 
 func runLvols(ctx context.Context, e *clientEnv) error {
-	var ls []agent.LvolInfo
-	if err := e.call(ctx, "agent_get_lvols", lvstoreParam(e.fs), &ls); err != nil {
+	var reply agent.LvolsReply
+	if err := e.call(ctx, "agent_get_lvols", lvstoreParam(e.fs), &reply); err != nil {
 		return err
 	}
+	agent.RenderWarning(e.out, reply.Status)
 	tw := tabwriter.NewWriter(e.out, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "ALIAS\tUUID\tSIZE\tKIND\tPARENT\tPROTECTED")
-	for _, l := range ls {
+	for _, l := range reply.Lvols {
 		kind := "volume"
 		switch {
 		case l.Snapshot:
@@ -216,6 +222,8 @@ func runGraph(ctx context.Context, e *clientEnv) error {
 	if err := e.call(ctx, "agent_get_graph", lvstoreParam(e.fs), &g); err != nil {
 		return err
 	}
+	// The DOT goes to Graphviz; the warning is for the person running it.
+	agent.RenderWarning(clientErr, g.Status)
 	agent.RenderDOT(e.out, g)
 	return nil
 }

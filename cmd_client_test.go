@@ -16,15 +16,15 @@ import (
 )
 
 // startDemoAgent runs an agent in front of the simulator's demo node and
-// returns the agent's socket once its graph is complete.
-func startDemoAgent(t *testing.T) string {
+// returns the agent's socket once its graph is complete, and the simulator.
+func startDemoAgent(t *testing.T) (string, *spdksim.Sim) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "cli") // short: Unix socket paths are limited
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	socket := startSimAndAgent(t, dir, true, agent.Config{})
+	socket, sim := startSimAndAgent(t, dir, true, agent.Config{})
 	waitFor(t, "a complete graph", func() error {
 		c, err := spdkrpc.Dial(context.Background(), socket, spdkrpc.Options{})
 		if err != nil {
@@ -40,14 +40,14 @@ func startDemoAgent(t *testing.T) string {
 		}
 		return nil
 	})
-	return socket
+	return socket, sim
 }
 
 // startSimAndAgent starts a simulator in dir (with the demo node when demo
 // is set) and an agent in front of it configured by cfg plus the sockets,
 // the state directory and the test's uid on the allow list. Both stop when
-// the test ends. It returns the agent's socket.
-func startSimAndAgent(t *testing.T, dir string, demo bool, cfg agent.Config) string {
+// the test ends. It returns the agent's socket and the simulator.
+func startSimAndAgent(t *testing.T, dir string, demo bool, cfg agent.Config) (string, *spdksim.Sim) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	sim := spdksim.New(spdksim.Options{PollInterval: -1})
@@ -76,26 +76,63 @@ func startSimAndAgent(t *testing.T, dir string, demo bool, cfg agent.Config) str
 		}
 		sim.Close()
 	})
-	return cfg.RPCSocket
+	return cfg.RPCSocket, sim
 }
 
 // runClient runs one client subcommand and returns what it printed.
 func runClient(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	clientOut = &out
-	defer func() { clientOut = os.Stdout }()
-	err := commands[name].run(context.Background(), args)
-	return out.String(), err
+	out, _, err := runClientErr(t, name, args...)
+	return out, err
+}
+
+// runClientErr is runClient returning what went to stderr too.
+func runClientErr(t *testing.T, name string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	clientOut, clientErr = &out, &errOut
+	defer func() { clientOut, clientErr = os.Stdout, os.Stderr }()
+	err = commands[name].run(context.Background(), args)
+	return out.String(), errOut.String(), err
+}
+
+// TestClientCommands_warnWhenOutOfDate crashes SPDK under a running agent:
+// every view of the graph then starts with one warning line.
+func TestClientCommands_warnWhenOutOfDate(t *testing.T) {
+	sock, sim := startDemoAgent(t)
+	sim.Crash()
+	waitFor(t, "the agent to see SPDK gone", func() error {
+		out, err := runClient(t, "status", "--socket", sock)
+		if err != nil || !strings.Contains(out, "DISCONNECTED") {
+			return fmt.Errorf("status: %v\n%s", err, out)
+		}
+		return nil
+	})
+	const want = "WARNING: SPDK is not connected: this is the last graph read\n"
+	for _, args := range [][]string{{"tree"}, {"lvols"}, {"lvols", "--lvstore", spdksim.DemoAioLvstore}} {
+		out, err := runClient(t, args[0], append([]string{"--socket", sock}, args[1:]...)...)
+		if err != nil || !strings.HasPrefix(out, want) {
+			t.Errorf("%v: %v, want output starting with %q:\n%s", args, err, want, out)
+		}
+	}
+	out, errOut, err := runClientErr(t, "graph", "--socket", sock)
+	if err != nil || errOut != want || !strings.HasPrefix(out, "digraph") {
+		t.Errorf("graph: %v, stderr %q (want %q), stdout starting %.20q", err, errOut, want, out)
+	}
+	out, err = runClient(t, "lvols", "--socket", sock, "-o", "json")
+	var reply agent.LvolsReply
+	if err != nil || json.Unmarshal([]byte(out), &reply) != nil || reply.Status.SPDKConnected || len(reply.Lvols) == 0 {
+		t.Errorf("lvols -o json: %v, status %+v and %d lvols, want disconnected and the last lvols", err, reply.Status, len(reply.Lvols))
+	}
 }
 
 func TestClientCommands_demoNode(t *testing.T) {
-	sock := startDemoAgent(t)
+	sock, _ := startDemoAgent(t)
 	tests := []struct {
 		args []string
 		want []string // each must appear in the output
 	}{
-		{[]string{"status"}, []string{"connected", "lvstores: 2", "complete"}},
+		{[]string{"status"}, []string{"connected", "lvstores: 2", "complete", "orphans:   lvs-aio: 1 orphan lvol: r-50-expired-7c21"}},
 		{[]string{"lvols", "--lvstore", spdksim.DemoMallocLvstore}, []string{"lvs-malloc/r-1 ", "backing-image"}},
 		{[]string{"tree"}, []string{"bdev bi-fedora [backing image, external]", "└─ r-1 [clone]", "[orphan]"}},
 		{[]string{"graph", "--format", "dot"}, []string{"digraph lvols {", "cluster_"}},
@@ -107,6 +144,9 @@ func TestClientCommands_demoNode(t *testing.T) {
 		if err != nil {
 			t.Errorf("%v: %v", tt.args, err)
 			continue
+		}
+		if strings.Contains(out, "WARNING") {
+			t.Errorf("%v: a warning while everything is current:\n%s", tt.args, out)
 		}
 		for _, w := range tt.want {
 			if !strings.Contains(out, w) {
@@ -122,17 +162,20 @@ func TestClientCommands_demoNode(t *testing.T) {
 }
 
 func TestClientCommands_callShowsRefusalAndApplyCleans(t *testing.T) {
-	sock := startDemoAgent(t)
+	sock, _ := startDemoAgent(t)
 	var shared string
 	out, err := runClient(t, "lvols", "--socket", sock, "-o", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lvols []agent.LvolInfo
+	var lvols agent.LvolsReply
 	if err := json.Unmarshal([]byte(out), &lvols); err != nil {
 		t.Fatalf("lvols -o json: %v\n%s", err, out)
 	}
-	for _, l := range lvols {
+	if !lvols.Status.Complete || !lvols.Status.SPDKConnected || len(lvols.Status.Warnings) != 0 {
+		t.Errorf("lvols -o json: status %+v, want complete and connected, no warnings", lvols.Status)
+	}
+	for _, l := range lvols.Lvols {
 		if strings.HasPrefix(string(l.Name), "bi-ubuntu-disk-") {
 			shared = string(l.Alias)
 		}

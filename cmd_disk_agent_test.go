@@ -29,7 +29,7 @@ func startDiskAgent(t *testing.T) (socket, disk string) {
 	if err := os.Mkdir(disk, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	socket = startSimAndAgent(t, dir, false, agent.Config{Disks: []string{disk}})
+	socket, _ = startSimAndAgent(t, dir, false, agent.Config{Disks: []string{disk}})
 	ctx := context.Background()
 	// Ready when the disk has its identity.
 	deadline := time.Now().Add(5 * time.Second)

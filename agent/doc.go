@@ -49,6 +49,10 @@
 // agent_get_lvols {lvstore}, agent_get_lvol {name}, agent_get_graph
 // {lvstore}, agent_plan_cleanup and agent_apply_cleanup {lvstore, replica,
 // keep}, agent_forget_lvstore {lvstore}. Their params are decoded strictly.
+// The answers of agent_get_graph and agent_get_lvols carry a status
+// ([ViewStatus]): whether SPDK is connected, whether the graph is complete
+// and fresh, its anomalies and orphan lvols, and one warning sentence per
+// reason the answer may be out of date, which the CLI prints as a header.
 // rpc_get_methods lists them with SPDK's methods (its last known list while
 // SPDK is unreachable).
 //

@@ -68,11 +68,11 @@ func TestGuard_allowsWhatIsSafe(t *testing.T) {
 		t.Fatal("orphan still exists")
 	}
 	// The agent's graph saw the delete before the reply.
-	var ls []LvolInfo
+	var ls LvolsReply
 	if err := n.via.Call(ctx, "agent_get_lvols", map[string]string{"lvstore": spdksim.DemoAioLvstore}, &ls); err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range ls {
+	for _, l := range ls.Lvols {
 		if string(l.Alias) == n.demo.Orphan {
 			t.Fatal("graph still lists the deleted orphan")
 		}

@@ -85,6 +85,7 @@ type GraphStatus struct {
 	Lvstores    int                 `json:"lvstores"`
 	Lvols       int                 `json:"lvols"`
 	Anomalies   []lvolgraph.Anomaly `json:"anomalies,omitempty"`
+	Orphans     []LvstoreOrphans    `json:"orphans,omitempty"`
 }
 
 // status computes the Status from the current snapshot.
@@ -112,6 +113,7 @@ func (a *Agent) status() Status {
 		Lvstores:    len(snap.Graph.Lvstores()),
 		Lvols:       snap.Graph.Len(),
 		Anomalies:   snap.Graph.Anomalies(),
+		Orphans:     viewStatus(snap, nil, a.freshness()).Orphans,
 	}
 	return st
 }
@@ -169,12 +171,18 @@ func (a *Agent) lvstoreQuery(req *spdkserver.Request) (*Snapshot, *lvolgraph.Lvs
 	return snap, only, nil
 }
 
+// LvolsReply is the answer of agent_get_lvols.
+type LvolsReply struct {
+	Status ViewStatus `json:"status"`
+	Lvols  []LvolInfo `json:"lvols"`
+}
+
 func (a *Agent) getLvols(_ context.Context, req *spdkserver.Request) (any, error) {
 	snap, only, err := a.lvstoreQuery(req)
 	if err != nil {
 		return nil, err
 	}
-	return lvolInfos(snap.Graph, only), nil
+	return LvolsReply{Status: viewStatus(snap, only, a.freshness()), Lvols: lvolInfos(snap.Graph, only)}, nil
 }
 
 // LvolDetail is the answer of agent_get_lvol.
@@ -215,6 +223,8 @@ func (a *Agent) getLvol(_ context.Context, req *spdkserver.Request) (any, error)
 
 // GraphReply is the answer of agent_get_graph.
 type GraphReply struct {
+	// Status says how far the rest can be trusted.
+	Status     ViewStatus          `json:"status"`
 	Generation uint64              `json:"generation"`
 	ReadAt     time.Time           `json:"read_at"`
 	Complete   bool                `json:"complete"`
@@ -230,17 +240,18 @@ func (a *Agent) getGraph(_ context.Context, req *spdkserver.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	return graphReply(snap, only), nil
+	return graphReply(snap, only, a.freshness()), nil
 }
 
 // graphReply describes snap, limited to one lvstore unless only is nil.
-func graphReply(snap *Snapshot, only *lvolgraph.Lvstore) GraphReply {
+func graphReply(snap *Snapshot, only *lvolgraph.Lvstore, f freshness) GraphReply {
 	g := snap.Graph
 	bdevs := g.Bdevs()
 	if bdevs == nil {
 		bdevs = []*lvolgraph.Bdev{}
 	}
 	return GraphReply{
+		Status:     viewStatus(snap, only, f),
 		Generation: snap.Gen,
 		ReadAt:     snap.ReadAt.UTC(),
 		Complete:   snap.Complete(),

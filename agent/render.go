@@ -12,6 +12,7 @@ import (
 // RenderTree writes the ancestry of every lvstore in g as an indented tree,
 // like lsblk: roots first, each lvol under the lvol or bdev it reads from,
 // marked as snapshot, clone, esnap clone, backing image, orphan or protected.
+// A first line says why the tree may be out of date or wrong, if it may.
 func RenderTree(w io.Writer, g GraphReply) {
 	byUUID := map[spdkrpc.LvolUUID]LvolInfo{}
 	for _, l := range g.Lvols {
@@ -29,9 +30,7 @@ func RenderTree(w io.Writer, g GraphReply) {
 			external[l.Parent.Bdev] = append(external[l.Parent.Bdev], l)
 		}
 	}
-	if !g.Complete {
-		fmt.Fprintf(w, "INCOMPLETE: expected lvstores missing: %s\n", strings.Join(g.Missing, ", "))
-	}
+	RenderWarning(w, g.Status)
 	for _, s := range g.Lvstores {
 		fmt.Fprintf(w, "lvstore %s (%s) on %s, %s%s\n", s.Name, s.UUID, s.BaseBdev, count(s.Lvols, "lvol", "lvols"), untrusted(s))
 		var lines []string

@@ -39,11 +39,21 @@ func demoFollower(tb testing.TB, seed int64) *follower {
 	return f
 }
 
-// demoGraph returns the demo node as agent_get_graph would answer.
+// demoGraph returns the demo node as agent_get_graph would answer, read
+// and confirmed at the epoch by an agent connected to SPDK.
 func demoGraph(t *testing.T) GraphReply {
 	snap := *demoFollower(t, 7).current()
 	snap.ReadAt = time.Unix(0, 0)
-	return graphReply(&snap, nil)
+	return graphReply(&snap, nil, freshness{connected: true, confirmedAt: snap.ReadAt, now: snap.ReadAt.Add(time.Second), maxAge: 30 * time.Second})
+}
+
+// degradedDemoGraph is demoGraph after SPDK went away for 42 s, then came
+// back without lvs-malloc.
+func degradedDemoGraph(t *testing.T) GraphReply {
+	snap := *demoFollower(t, 7).current()
+	snap.ReadAt = time.Unix(0, 0)
+	snap.Missing = []string{"lvs-malloc (6d1aadc9-e503-4e4b-99bf-11ae0a796ebc)"}
+	return graphReply(&snap, nil, freshness{connected: false, confirmedAt: snap.ReadAt, now: snap.ReadAt.Add(42 * time.Second), maxAge: 30 * time.Second})
 }
 
 // targetSession calls a simulated target in process.
@@ -59,12 +69,13 @@ func (s targetSession) CallRaw(ctx context.Context, method string, params json.R
 func (targetSession) WaitConnected(context.Context) error { return nil }
 
 func TestRender_golden(t *testing.T) {
-	g := demoGraph(t)
+	g, degraded := demoGraph(t), degradedDemoGraph(t)
 	for _, tt := range []struct {
 		file   string
 		render func(*bytes.Buffer)
 	}{
 		{"tree.golden", func(b *bytes.Buffer) { RenderTree(b, g) }},
+		{"tree-degraded.golden", func(b *bytes.Buffer) { RenderTree(b, degraded) }},
 		{"graph.dot.golden", func(b *bytes.Buffer) { RenderDOT(b, g) }},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
