@@ -102,8 +102,9 @@ func New(cfg Config) (*Agent, error) {
 	a.follower.hooks.sync = a.iostat.afterFullSync(a.follower.hooks.sync)
 	a.follower.r = &reader{c: followClient}
 	conns := make([]rawCaller, cfg.PoolSize)
+	poolLog := slog.New(debugOnly{cfg.Logger.Handler()})
 	for i := range conns {
-		c := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: a.metrics.poolObserver(), Logger: cfg.Logger.With("conn", fmt.Sprintf("pool-%d", i))})
+		c := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: a.metrics.poolObserver(), Logger: poolLog.With("conn", fmt.Sprintf("pool-%d", i))})
 		a.clients = append(a.clients, c)
 		conns[i] = c
 	}

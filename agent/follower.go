@@ -74,8 +74,9 @@ type follower struct {
 	requests chan *refreshRequest
 
 	// Owned by run.
-	gen    uint64
-	cursor notifyCursor
+	gen         uint64
+	cursor      notifyCursor
+	lastMissing []string // the Missing of the last full sync, for the log
 }
 
 func newFollower(s session, seen *seenStore, cfg Config) *follower {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -113,11 +114,16 @@ func (f *follower) fullSyncOnce(ctx context.Context) error {
 	if f.hooks.fullSync != nil {
 		f.hooks.fullSync(snap)
 	}
-	if len(snap.Missing) > 0 {
+	// What is missing is logged when it changes, not at every full sync.
+	switch {
+	case !slices.Equal(snap.Missing, f.lastMissing) && len(snap.Missing) > 0:
 		f.log.Warn("graph incomplete: expected lvstores missing", "missing", snap.Missing, "gen", snap.Gen)
-	} else {
-		f.log.Debug("full sync", "gen", snap.Gen, "lvstores", len(st.Lvstores), "lvols", len(st.Lvols), "took", time.Since(readAt))
+	case !slices.Equal(snap.Missing, f.lastMissing):
+		f.log.Info("graph complete: every expected lvstore is back", "gen", snap.Gen, "lvstores", len(st.Lvstores), "lvols", len(st.Lvols))
+	default:
+		f.log.Debug("full sync", "gen", snap.Gen, "lvstores", len(st.Lvstores), "lvols", len(st.Lvols), "missing", snap.Missing, "took", time.Since(readAt))
 	}
+	f.lastMissing = snap.Missing
 	return nil
 }
 

@@ -46,11 +46,13 @@ func (w *socketWatcher) run(ctx context.Context) error {
 				continue
 			}
 			switch {
+			// At debug level: the SPDK connection's own lines tell
+			// the operator what happened.
 			case ev.Has(fsnotify.Create):
-				w.log.Info("SPDK socket created", "path", w.path)
+				w.log.Debug("SPDK socket created: reconnecting now", "path", w.path)
 				w.onCreate()
 			case ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
-				w.log.Warn("SPDK socket removed", "path", w.path)
+				w.log.Debug("SPDK socket removed", "path", w.path)
 				w.onRemove()
 			}
 		case err, ok := <-fw.Errors:

@@ -10,6 +10,9 @@
 // background and stays connected: when the connection breaks it redials
 // with jittered exponential backoff (50 ms to 2 s by default, see
 // [Options]). [Dial] does the same and waits for the first connection.
+// [Options].Logger hears of each connection and each loss once; a run of
+// failed attempts is logged at warning level when it starts and then at
+// most every 30 s, each attempt in between at debug level.
 // On every connection the client learns spdk_get_version and
 // rpc_get_methods; [Client.Version] and [Client.HasMethod] report them, and
 // a call of a method this SPDK lacks fails without a round trip.

@@ -3,6 +3,7 @@ package spdkrpc
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -211,4 +212,61 @@ func TestClient_closeFailsPending(t *testing.T) {
 		t.Errorf("pending call at Close: %v, want ErrDisconnected and ErrClosed", err)
 	}
 	checkNoLeaks(t)
+}
+
+// TestDialFailures_rateLimited checks that a client failing to connect
+// warns once, then at most every stillFailingEvery, and logs the attempts
+// in between at debug level only.
+func TestDialFailures_rateLimited(t *testing.T) {
+	var buf strings.Builder
+	c := &Client{path: "/run/spdk.sock", opts: Options{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}}
+	var d dialFailures
+	t0 := time.Unix(1700000000, 0)
+	for s := 0; s <= 65; s++ { // one attempt a second, as with a 1 s backoff
+		d.failed(c, errors.New("connect: no such file or directory"), t0.Add(time.Duration(s)*time.Second))
+	}
+	var warns []string
+	debug := 0
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		switch {
+		case strings.Contains(line, "level=WARN"):
+			warns = append(warns, line)
+		case strings.Contains(line, "level=DEBUG"):
+			debug++
+		default:
+			t.Errorf("unexpected line %q", line)
+		}
+	}
+	if len(warns) != 3 || debug != 63 {
+		t.Fatalf("%d warnings and %d debug lines, want 3 (at 0 s, 30 s, 60 s) and 63:\n%s", len(warns), debug, strings.Join(warns, "\n"))
+	}
+	for i, want := range []string{
+		`msg="waiting for SPDK: cannot connect; retrying until it answers" socket=/run/spdk.sock`,
+		`msg="still waiting for SPDK" socket=/run/spdk.sock for=30s attempts=31`,
+		`msg="still waiting for SPDK" socket=/run/spdk.sock for=1m0s attempts=61`,
+	} {
+		if !strings.Contains(warns[i], want) {
+			t.Errorf("warning %d = %q, want it to contain %q", i, warns[i], want)
+		}
+	}
+	if w := d.waited(t0.Add(70 * time.Second)); w != 70*time.Second {
+		t.Errorf("waited = %v, want 70s", w)
+	}
+	if w := d.waited(t0.Add(80 * time.Second)); w != 0 {
+		t.Errorf("waited after a connection = %v, want 0: the run of failures ended", w)
+	}
+
+	// After a lost connection, reported on its own, the first failures
+	// are not announced again.
+	buf.Reset()
+	d.lost(t0)
+	for s := 1; s <= 31; s++ {
+		d.failed(c, errors.New("connect: connection refused"), t0.Add(time.Duration(s)*time.Second))
+	}
+	if n := strings.Count(buf.String(), "level=WARN"); n != 1 || !strings.Contains(buf.String(), `msg="still waiting for SPDK" socket=/run/spdk.sock for=30s attempts=30`) {
+		t.Errorf("after a lost connection: %d warnings, want 1 at 30 s:\n%s", n, buf.String())
+	}
+	if w := d.waited(t0.Add(40 * time.Second)); w != 40*time.Second {
+		t.Errorf("waited since the loss = %v, want 40s", w)
+	}
 }
