@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -33,6 +35,7 @@ func init() {
 // connected client and where to write.
 type clientEnv struct {
 	fs     *flag.FlagSet
+	args   []string // the positional arguments
 	c      *spdkrpc.Client
 	out    io.Writer
 	asJSON bool
@@ -80,8 +83,19 @@ func clientCmd(name string, run clientRun) func(ctx context.Context, args []stri
 		e := &clientEnv{fs: fs, out: clientOut}
 		// Subcommand flags are declared by a dry run with no client.
 		flagsOf[name](fs)
-		if err := fs.Parse(args); err != nil {
+		pos, err := parseInterspersed(fs, args)
+		if err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
+		}
+		e.args = pos
+		// The command line is checked before connecting: a usage error
+		// must not wait for, or be hidden by, an absent agent.
+		check := checkArgs[name]
+		if check == nil {
+			check = noArgs
+		}
+		if err := check(e); err != nil {
+			return err
 		}
 		if *output != "text" && *output != "json" {
 			return fmt.Errorf("%w: -o %q: want text or json", errUsage, *output)
@@ -102,13 +116,40 @@ func clientCmd(name string, run clientRun) func(ctx context.Context, args []stri
 	}
 }
 
-// dialAgent connects to the agent's socket, waiting at most until ctx ends.
+// errNoAgent means nothing answers at the agent's socket.
+var errNoAgent = errors.New("is the agent running?")
+
+// dialAgent connects to the agent's socket, waiting at most until ctx ends
+// for its answer. A socket nobody can connect to fails at once, saying why:
+// the client would otherwise retry until ctx ends.
 func dialAgent(ctx context.Context, socket string) (*spdkrpc.Client, error) {
+	var d net.Dialer
+	probe, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return nil, agentUnreachable(socket, err)
+	}
+	probe.Close()
 	c, err := spdkrpc.Dial(ctx, socket, spdkrpc.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the agent at %s: %w", socket, err)
 	}
 	return c, nil
+}
+
+// agentUnreachable explains why connecting to the agent's socket failed.
+func agentUnreachable(socket string, err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		return fmt.Errorf("%w no socket at %s (set --socket or SPDK_AGENT_RPC_SOCKET)", errNoAgent, socket)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		if fi, serr := os.Stat(socket); serr == nil && fi.Mode()&os.ModeSocket == 0 {
+			return fmt.Errorf("%w %s is not a socket (set --socket or SPDK_AGENT_RPC_SOCKET)", errNoAgent, socket)
+		}
+		return fmt.Errorf("%w nothing listens on %s (left behind by an agent that stopped?)", errNoAgent, socket)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("cannot open the agent's socket %s: permission denied (run as its owner or a member of its group)", socket)
+	}
+	return fmt.Errorf("connecting to the agent at %s: %w", socket, err)
 }
 
 // flagsOf declares each subcommand's own flags; values are read back with
@@ -123,6 +164,33 @@ var flagsOf = map[string]func(fs *flag.FlagSet){
 	},
 	"plan":  cleanupFlags,
 	"apply": cleanupFlags,
+}
+
+// checkArgs checks a subcommand's positional arguments and flag values
+// before it connects; commands without an entry take no arguments.
+var checkArgs = map[string]func(e *clientEnv) error{
+	"graph": func(e *clientEnv) error {
+		if f := flagString(e.fs, "format"); f != "dot" && f != "json" {
+			return fmt.Errorf("%w: --format %q: want dot or json", errUsage, f)
+		}
+		return noArgs(e)
+	},
+	"plan":  checkCleanupArgs,
+	"apply": checkCleanupArgs,
+}
+
+func noArgs(e *clientEnv) error {
+	if len(e.args) > 0 {
+		return fmt.Errorf("%w: %s takes no arguments, got %q", errUsage, e.fs.Name(), e.args)
+	}
+	return nil
+}
+
+func checkCleanupArgs(e *clientEnv) error {
+	if _, err := cleanupParams(e.fs); err != nil {
+		return err
+	}
+	return noArgs(e)
 }
 
 func cleanupFlags(fs *flag.FlagSet) {
@@ -212,11 +280,8 @@ func runTree(ctx context.Context, e *clientEnv) error {
 }
 
 func runGraph(ctx context.Context, e *clientEnv) error {
-	format := flagString(e.fs, "format")
-	if format == "json" {
+	if flagString(e.fs, "format") == "json" {
 		e.asJSON = true
-	} else if format != "dot" {
-		return fmt.Errorf("%w: --format %q: want dot or json", errUsage, format)
 	}
 	var g agent.GraphReply
 	if err := e.call(ctx, "agent_get_graph", lvstoreParam(e.fs), &g); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,5 +203,64 @@ func TestClientCommands_callShowsRefusalAndApplyCleans(t *testing.T) {
 	}
 	if _, err := runClient(t, "call", "--socket", sock, "bdev_get_bdevs", `{"name":"`+shared+`"}`); err != nil {
 		t.Fatalf("the shared backing image must survive the cleanup: %v", err)
+	}
+}
+
+// TestClientCommands_noAgent checks every client command against an agent
+// socket nobody answers on: exit 1 at once, saying why and where, nothing on
+// stdout. Usage errors are found before connecting: exit 2.
+func TestClientCommands_noAgent(t *testing.T) {
+	dir, err := os.MkdirTemp("", "noagent") // short: Unix socket paths are limited
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	absent := filepath.Join(dir, "agent.sock")
+	stale := filepath.Join(dir, "stale.sock")
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notRunning := "is the agent running? no socket at " + absent + " (set --socket or SPDK_AGENT_RPC_SOCKET)"
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"status", "--socket", absent}, 1, notRunning},
+		{[]string{"status", "-o", "json", "--socket", absent}, 1, notRunning},
+		{[]string{"lvols", "--socket", absent}, 1, notRunning},
+		{[]string{"tree", "--socket", absent}, 1, notRunning},
+		{[]string{"graph", "--socket", absent}, 1, notRunning},
+		{[]string{"plan", "--socket", absent, "--lvstore", "lvs0", "--replica", "r-1"}, 1, notRunning},
+		{[]string{"apply", "--socket", absent, "--lvstore", "lvs0", "--replica", "r-1"}, 1, notRunning},
+		{[]string{"call", "bdev_get_bdevs", "--socket", absent}, 1, notRunning}, // a flag after the method
+		{[]string{"disk", "list", "--socket", absent}, 1, notRunning},
+		{[]string{"status", "--socket", stale}, 1, "is the agent running? nothing listens on " + stale},
+		{[]string{"status", "--socket", file}, 1, "is the agent running? " + file + " is not a socket"},
+		{[]string{"status", "--socket", filepath.Join(dir, "nodir", "agent.sock")}, 1, "no socket at " + filepath.Join(dir, "nodir", "agent.sock")},
+		// Usage errors win over the absent agent.
+		{[]string{"call", "--socket", absent, "a", "b", "c"}, 2, "usage: want METHOD [PARAMS-JSON]"},
+		{[]string{"call", "--socket", absent, "m", "{bad"}, 2, `params "{bad" are not valid JSON`},
+		{[]string{"plan", "--socket", absent}, 2, "--lvstore and --replica are required"},
+		{[]string{"graph", "--socket", absent, "--format", "svg"}, 2, `--format "svg": want dot or json`},
+		{[]string{"tree", "--socket", absent, "extra"}, 2, `tree takes no arguments, got ["extra"]`},
+		{[]string{"status", "--socket", absent, "-o", "yaml"}, 2, `-o "yaml": want text or json`},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		clientOut = &out
+		code := runMain(context.Background(), append(tt.args, "--timeout", "5s"), &errOut)
+		clientOut = os.Stdout
+		wantPrefix := "spdk-agent " + tt.args[0] + ": "
+		if code != tt.code || !strings.HasPrefix(errOut.String(), wantPrefix) || !strings.Contains(errOut.String(), tt.want) || out.Len() != 0 {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit %d and stderr %q...%q", tt.args, code, errOut.String(), out.String(), tt.code, wantPrefix, tt.want)
+		}
 	}
 }

@@ -223,22 +223,24 @@ func runDiskSub(ctx context.Context, b diskBackend, sub string, pos []string, f 
 }
 
 // parseInterspersed parses flags that may come after positional arguments
-// ("regenerate PATH --force"), which package flag alone stops at.
+// ("regenerate PATH --force", "call METHOD PARAMS --socket S"), which
+// package flag alone stops at. After "--" everything is positional.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
-		args = fs.Args()
-		if len(args) == 0 {
+		rest := fs.Args()
+		if len(rest) == 0 {
 			return pos, nil
 		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
+		// fs.Parse consumed a "--" right before rest.
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
 		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
 }
 

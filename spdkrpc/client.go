@@ -157,7 +157,7 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 			c.mu.Lock()
 			last := c.lastErr
 			c.mu.Unlock()
-			return fmt.Errorf("waiting for SPDK at %s: %w (last error: %v)", c.path, ctx.Err(), last)
+			return fmt.Errorf("waiting for a connection to %s: %w (last error: %v)", c.path, ctx.Err(), last)
 		}
 	}
 }
