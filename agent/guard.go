@@ -91,6 +91,22 @@ func (p guardParams) target(k guardKind) string {
 	return p.Name
 }
 
+// ref is what a guarded call acts on, as the graph looks it up. An
+// lvstore parameter is a name or a UUID by its key, never by its shape:
+// SPDK accepts lvstore names with '/' or shaped like a UUID.
+func (p guardParams) ref(k guardKind) lvolgraph.Ref {
+	switch k {
+	case guardDeleteLvstore:
+		if p.UUID != "" {
+			return lvolgraph.UUIDRef(p.UUID)
+		}
+		return lvolgraph.NameRef(p.LvsName)
+	case guardRenameLvstore:
+		return lvolgraph.NameRef(p.OldName)
+	}
+	return lvolgraph.ParseRef(p.target(k))
+}
+
 // guarded checks a destructive call against a fresh read, forwards it when
 // allowed and records both in the audit log. Calls on one lvstore are
 // serialized, from the check until the refresh after the call.
@@ -105,8 +121,7 @@ func (a *Agent) guarded(ctx context.Context, req *spdkserver.Request, k guardKin
 			return nil, a.auditOrFail(rec, e)
 		}
 	}
-	target := p.target(k)
-	unlock, err := a.locks.lock(ctx, a.lockKey(k, target))
+	unlock, err := a.locks.lock(ctx, a.lockKey(k, p.ref(k)))
 	if err != nil {
 		return nil, errSPDKUnavailable(req.Method, err)
 	}
@@ -129,7 +144,7 @@ func (a *Agent) guarded(ctx context.Context, req *spdkserver.Request, k guardKin
 		a.metrics.guardDecision(req.Method, "", true)
 	}
 	touched := a.touchedBy(req.Method, req.Params)
-	retire := a.lvstoreDeletedBy(k, target)
+	retire := a.lvstoreDeletedBy(k, p.ref(k))
 	res, callErr := a.forward(ctx, req.Method, req.Params)
 	if callErr == nil && retire != "" {
 		// Deleted on purpose: its absence must not make the graph
@@ -186,7 +201,7 @@ func (a *Agent) decide(ctx context.Context, method string, k guardKind, p guardP
 			return deny(d.Rule, d.Reason, d.Dependents)
 		}
 	case guardDeleteLvstore:
-		if d, found := checkDeleteLvstore(g, target); found && !d.Allowed {
+		if d, found := verdictOf(g.CheckDeleteLvstore(p.ref(k))); found && !d.Allowed {
 			return deny(d.Rule, d.Reason, d.Dependents)
 		}
 	case guardDeleteBdev:
@@ -258,12 +273,12 @@ func claimedBase(g *lvolgraph.Graph, name string) (string, bool) {
 
 // lvstoreDeletedBy returns the UUID of the lvstore a delete_lvstore call
 // names, resolved before the call.
-func (a *Agent) lvstoreDeletedBy(k guardKind, target string) spdkrpc.LvstoreUUID {
+func (a *Agent) lvstoreDeletedBy(k guardKind, ref lvolgraph.Ref) spdkrpc.LvstoreUUID {
 	snap := a.follower.current()
 	if k != guardDeleteLvstore || snap == nil || snap.Graph == nil {
 		return ""
 	}
-	if l, ok := snap.Graph.Lvstore(lvolgraph.ParseRef(target)); ok {
+	if l, ok := snap.Graph.Lvstore(ref); ok {
 		return l.UUID
 	}
 	return ""
@@ -272,7 +287,7 @@ func (a *Agent) lvstoreDeletedBy(k guardKind, target string) spdkrpc.LvstoreUUID
 // lockKey is the serialization key of a destructive call: the lvstore of
 // the object it names when the graph knows it, else one key for the whole
 // node.
-func (a *Agent) lockKey(k guardKind, target string) string {
+func (a *Agent) lockKey(k guardKind, ref lvolgraph.Ref) string {
 	snap := a.follower.current()
 	if snap == nil || snap.Graph == nil {
 		return "node"
@@ -280,14 +295,14 @@ func (a *Agent) lockKey(k guardKind, target string) string {
 	g := snap.Graph
 	switch k {
 	case guardDeleteLvstore, guardRenameLvstore:
-		if l, ok := g.Lvstore(lvolgraph.ParseRef(target)); ok {
+		if l, ok := g.Lvstore(ref); ok {
 			return "lvs:" + string(l.UUID)
 		}
 	case guardDeleteLvol, guardRenameLvol, guardEsnapParent, guardDeleteBdev:
 		// An lvol bdev is keyed by its lvstore whichever call names it, so
 		// that a delete and a call making something depend on the same
 		// lvol (an esnap clone of it, say) never overlap.
-		if l, ok := g.Lvol(lvolgraph.ParseRef(target)); ok {
+		if l, ok := g.Lvol(ref); ok {
 			return "lvs:" + string(l.LvstoreUUID)
 		}
 	}
@@ -340,10 +355,6 @@ func verdictOf(d lvolgraph.Decision) (verdict, bool) {
 
 func checkDeleteLvol(g *lvolgraph.Graph, target string) (verdict, bool) {
 	return verdictOf(g.CheckDeleteLvol(lvolgraph.ParseRef(target)))
-}
-
-func checkDeleteLvstore(g *lvolgraph.Graph, target string) (verdict, bool) {
-	return verdictOf(g.CheckDeleteLvstore(lvolgraph.ParseRef(target)))
 }
 
 func checkDeleteBdev(g *lvolgraph.Graph, target string) (verdict, bool) {

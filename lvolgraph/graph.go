@@ -89,23 +89,13 @@ func (g *Graph) LvolIn(lvstore spdkrpc.LvstoreUUID, ref Ref) (*Lvol, bool) {
 func (g *Graph) lvolsByAlias(a spdkrpc.LvolAlias) []*Lvol {
 	var out []*Lvol
 	for _, s := range g.stores {
-		if name, ok := lvolNameIn(a, s.info.Name); ok {
+		if name, ok := a.NameIn(s.info.Name); ok {
 			if l, ok := g.lvolByName(s, name); ok {
 				out = append(out, l)
 			}
 		}
 	}
 	return out
-}
-
-// lvolNameIn returns the lvol name of alias a when a is an alias in the
-// lvstore named lvs.
-func lvolNameIn(a spdkrpc.LvolAlias, lvs spdkrpc.LvstoreName) (spdkrpc.LvolName, bool) {
-	n := len(lvs)
-	if lvs == "" || len(a) <= n+1 || string(a[:n]) != string(lvs) || a[n] != '/' {
-		return "", false
-	}
-	return spdkrpc.LvolName(a[n+1:]), true
 }
 
 func (g *Graph) lvolByName(s *storeState, name spdkrpc.LvolName) (*Lvol, bool) {

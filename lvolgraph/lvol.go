@@ -193,7 +193,7 @@ func (l *Lvol) applyBdev(b *spdkrpc.Bdev, info *spdkrpc.LvolDriverInfo, lvs spdk
 	case l.src&fromLvols == 0 && l.Alias == "":
 		l.Alias = alias
 		// The lvstore's name may hold a '/' too: cut it off whole.
-		if name, ok := lvolNameIn(alias, lvsName); ok {
+		if name, ok := alias.NameIn(lvsName); ok {
 			l.Name = name
 		} else if _, name, ok := alias.Split(); ok {
 			l.Name = name
