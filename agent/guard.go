@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -58,18 +61,71 @@ func guardFor(method string) (guardKind, bool) {
 	return 0, false
 }
 
-// guardParams are the members of guarded calls the guard reads. Decoding is
-// lenient here: SPDK itself rejects unknown keys.
+// guardParams are the members of guarded calls the guard reads, decoded
+// by decodeGuardParams. Other members are left to SPDK, which rejects
+// unknown keys.
 type guardParams struct {
-	Name       string `json:"name"`
-	UUID       string `json:"uuid"`
-	LvsName    string `json:"lvs_name"`
-	Bdev       string `json:"bdev"`
-	CloneName  string `json:"clone_name"`
-	LvolName   string `json:"lvol_name"`
-	ParentName string `json:"parent_name"`
-	OldName    string `json:"old_name"`
-	NewName    string `json:"new_name"`
+	Name       string
+	UUID       string
+	LvsName    string
+	Bdev       string
+	CloneName  string
+	LvolName   string
+	ParentName string
+	OldName    string
+	NewName    string
+}
+
+// errDuplicateKey is returned for params that give one key twice.
+var errDuplicateKey = errors.New("key given more than once")
+
+// decodeGuardParams reads the members the guard judges the way SPDK's
+// decoder finds them: by exact key (Go's decoder also takes "NAME" for
+// "name", SPDK does not). A key given twice is refused: Go's decoder takes
+// the last value, and a decoder taking the first would act on a target the
+// guard never judged.
+func decodeGuardParams(raw json.RawMessage) (guardParams, error) {
+	var p guardParams
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return p, nil
+	}
+	fields := map[string]*string{
+		"name": &p.Name, "uuid": &p.UUID, "lvs_name": &p.LvsName, "bdev": &p.Bdev,
+		"clone_name": &p.CloneName, "lvol_name": &p.LvolName, "parent_name": &p.ParentName,
+		"old_name": &p.OldName, "new_name": &p.NewName,
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return p, errors.New("params must be an object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return p, err
+		}
+		key := tok.(string) // an object's keys are strings
+		if seen[key] {
+			return p, fmt.Errorf("%w: %q", errDuplicateKey, key)
+		}
+		seen[key] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return p, err
+		}
+		if f, ok := fields[key]; ok {
+			if err := json.Unmarshal(v, f); err != nil {
+				return p, fmt.Errorf("%q: %w", key, err)
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return p, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return p, errors.New("data after the params object")
+	}
+	return p, nil
 }
 
 // target is what a guarded call acts on, for messages and fresh reads.
@@ -113,13 +169,11 @@ func (p guardParams) ref(k guardKind) lvolgraph.Ref {
 func (a *Agent) guarded(ctx context.Context, req *spdkserver.Request, k guardKind) (any, error) {
 	rec := a.audit.newRecord(req.Peer, req.Method, req.Params)
 	rec.Stage = "decision"
-	var p guardParams
-	if len(req.Params) > 0 {
-		if err := json.Unmarshal(req.Params, &p); err != nil {
-			e := invalidParams(req.Method, err)
-			rec.Decision, rec.Rule, rec.Reason = decisionRefused, ruleInvalidParams, e.Message
-			return nil, a.auditOrFail(rec, e)
-		}
+	p, err := decodeGuardParams(req.Params)
+	if err != nil {
+		e := invalidParams(req.Method, err)
+		rec.Decision, rec.Rule, rec.Reason = decisionRefused, ruleInvalidParams, e.Message
+		return nil, a.auditOrFail(rec, e)
 	}
 	unlock, err := a.locks.lock(ctx, a.lockKey(k, p.ref(k)))
 	if err != nil {

@@ -3,7 +3,11 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
 // lvstoreWithClone makes, straight on SPDK, lvstore lvs on a new malloc
@@ -52,4 +56,67 @@ func TestGuard_lvstoreNamesSPDKAccepts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGuard_paramsSPDKMayReadOtherwise: Go's decoder takes the last of
+// two equal keys and matches keys without regard to case; SPDK's decoder
+// matches exactly, and whether it takes the first or refuses a key given
+// twice is not Go's business. A guarded call whose params two decoders may
+// read differently is refused before the guard judges a target SPDK might
+// not act on.
+func TestGuard_paramsSPDKMayReadOtherwise(t *testing.T) {
+	n := startNode(t, nodeOpts{allowSelf: true})
+	ctx := context.Background()
+	bi := n.demo.SharedImage
+	for _, tt := range []struct {
+		params string
+		code   int // the guard's answer: invalid params naming the key, or a refusal
+	}{
+		{`{"name":"` + bi + `","name":"lvs-aio/nope"}`, spdkrpc.CodeInvalidParams},
+		{`{"name":"` + bi + `","na\u006de":"lvs-aio/nope"}`, spdkrpc.CodeInvalidParams},
+		// Only the exact key counts, as in SPDK (which refuses the other).
+		{`{"name":"` + bi + `","NAME":"lvs-aio/nope"}`, -1},
+	} {
+		_, err := n.via.CallRaw(ctx, "bdev_lvol_delete", json.RawMessage(tt.params))
+		var se *spdkrpc.Error
+		if !errors.As(err, &se) || se.Code != tt.code || se.Code == spdkrpc.CodeInvalidParams && !strings.Contains(se.Message, `"name"`) {
+			t.Errorf("delete with params %s = %v, want code %d naming the key", tt.params, err, tt.code)
+		}
+	}
+	if !n.lvolExists(t, bi) {
+		t.Fatal("the backing image was deleted")
+	}
+	// Plain params still pass.
+	if _, err := n.via.CallRaw(ctx, "bdev_lvol_delete", params("name", n.demo.Orphan)); err != nil {
+		t.Fatalf("deleting the orphan: %v", err)
+	}
+}
+
+// FuzzDecodeGuardParams: whatever the bytes, decodeGuardParams does not
+// panic, and what it accepts is an object whose exact keys it read.
+func FuzzDecodeGuardParams(f *testing.F) {
+	f.Add(`{"name":"lvs/a"}`)
+	f.Add(`{"name":"a","name":"b"}`)
+	f.Add(`{"Name":"a","name":"b","uuid":1}`)
+	f.Add(`[{"name":"a"}]`)
+	f.Add(`{"old_name":"x","new_name":"y"} {}`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		p, err := decodeGuardParams(json.RawMessage(raw))
+		if err != nil || strings.TrimSpace(raw) == "" {
+			return
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			t.Fatalf("accepted %q, which is not one JSON object: %v", raw, err)
+		}
+		var name string
+		if v, ok := m["name"]; ok {
+			if err := json.Unmarshal(v, &name); err != nil {
+				t.Fatalf("accepted %q with a name that is not a string", raw)
+			}
+		}
+		if p.Name != name {
+			t.Fatalf("decoded name %q from %q, want %q", p.Name, raw, name)
+		}
+	})
 }
