@@ -249,25 +249,50 @@ func (a *Agent) decide(ctx context.Context, method string, k guardKind, p guardP
 		return facts, false
 	}
 	g := snap.Graph
+	// judge applies a graph rule to the target; when the graph does not
+	// know it, to the object SPDK resolves it to.
+	judge := func(check func(lvolgraph.Ref) lvolgraph.Decision) (refusalFacts, bool) {
+		d := check(p.ref(k))
+		if d.Unknown() {
+			canon, known, err := a.resolveInSPDK(ctx, k, p)
+			switch {
+			case err != nil:
+				return deny(ruleGraphStale, fmt.Sprintf("could not ask SPDK what %q names: %v", target, err), nil)
+			case !known:
+				return refusalFacts{}, true // SPDK answers "No such device" itself
+			}
+			if d = check(canon); d.Unknown() {
+				return deny(ruleGraphIncomplete, fmt.Sprintf("SPDK resolves %q to %s, which the graph does not hold", target, canon.Value), nil)
+			}
+		}
+		if d.Allowed {
+			return refusalFacts{}, true
+		}
+		deps := make([]string, 0, len(d.Dependents))
+		for _, a := range d.Dependents {
+			deps = append(deps, string(a))
+		}
+		return deny(string(d.Rule), d.Reason, deps)
+	}
 	switch k {
 	case guardDeleteLvol:
-		if d, found := checkDeleteLvol(g, target); found && !d.Allowed {
-			return deny(d.Rule, d.Reason, d.Dependents)
-		}
+		return judge(g.CheckDeleteLvol)
 	case guardDeleteLvstore:
-		if d, found := verdictOf(g.CheckDeleteLvstore(p.ref(k))); found && !d.Allowed {
-			return deny(d.Rule, d.Reason, d.Dependents)
-		}
+		return judge(g.CheckDeleteLvstore)
 	case guardDeleteBdev:
-		if d, found := checkDeleteBdev(g, target); found && !d.Allowed {
-			return deny(d.Rule, d.Reason, d.Dependents)
-		}
+		return judge(func(r lvolgraph.Ref) lvolgraph.Decision { return g.CheckDeleteBdev(spdkrpc.BdevName(r.Value)) })
 	case guardEsnapParent:
 		if reason, claimed := claimedBase(g, target); claimed {
 			return deny(ruleClaimedEsnapBase, reason, nil)
 		}
 	case guardRenameLvol:
-		if l, found := g.Lvol(lvolgraph.ParseRef(target)); found {
+		l, found := g.Lvol(p.ref(k))
+		if !found {
+			if canon, known, err := a.resolveInSPDK(ctx, k, p); err == nil && known {
+				l, found = g.Lvol(canon)
+			}
+		}
+		if found {
 			if l.Snapshot {
 				return deny(ruleRenameReadOnly, "it is a snapshot, which is read-only: SPDK would change the bdev alias and then fail, leaving the rename half done", nil)
 			}
@@ -386,31 +411,43 @@ func dependencyTarget(method string, params json.RawMessage) (string, bool) {
 	return "", false
 }
 
-// verdict is a graph rule's decision in the agent's terms. found is false
-// when the graph does not know the object: SPDK then answers for itself
-// ("No such device"), since the guard's read just came from SPDK.
-type verdict struct {
-	Allowed    bool
-	Rule       string
-	Reason     string
-	Dependents []string
-}
-
-func verdictOf(d lvolgraph.Decision) (verdict, bool) {
-	if d.Unknown() {
-		return verdict{Allowed: true}, false
+// resolveInSPDK asks SPDK which object the target of a call names, for a
+// target the graph cannot resolve: SPDK's lookups are not the graph's (it
+// parses an lvstore UUID, so capitals match), and "unknown to the graph"
+// may only mean "let SPDK answer" when SPDK does not know the object
+// either. It returns the lvstore's UUID, an lvol's UUID or a bdev's name;
+// known is false when SPDK does not know the target (or, for
+// bdev_lvol_delete, knows it as a bdev that is no lvol).
+func (a *Agent) resolveInSPDK(ctx context.Context, k guardKind, p guardParams) (ref lvolgraph.Ref, known bool, err error) {
+	if p.target(k) == "" {
+		return lvolgraph.Ref{}, false, nil // SPDK refuses the params
 	}
-	v := verdict{Allowed: d.Allowed, Rule: string(d.Rule), Reason: d.Reason}
-	for _, a := range d.Dependents {
-		v.Dependents = append(v.Dependents, string(a))
+	r := reader{c: a.pool}
+	if k == guardDeleteLvstore || k == guardRenameLvstore {
+		q := map[string]string{"lvs_name": p.ref(k).Value}
+		if ref := p.ref(k); ref.Kind == lvolgraph.RefUUID {
+			q = map[string]string{"uuid": ref.Value}
+		}
+		var ls []spdkrpc.Lvstore
+		err := r.call(ctx, "bdev_lvol_get_lvstores", q, &ls)
+		if errors.Is(err, spdkrpc.ErrNotFound) || err == nil && len(ls) == 0 {
+			return lvolgraph.Ref{}, false, nil
+		}
+		if err != nil {
+			return lvolgraph.Ref{}, false, err
+		}
+		return lvolgraph.UUIDRef(ls[0].UUID), true, nil
 	}
-	return v, true
-}
-
-func checkDeleteLvol(g *lvolgraph.Graph, target string) (verdict, bool) {
-	return verdictOf(g.CheckDeleteLvol(lvolgraph.ParseRef(target)))
-}
-
-func checkDeleteBdev(g *lvolgraph.Graph, target string) (verdict, bool) {
-	return verdictOf(g.CheckDeleteBdev(spdkrpc.BdevName(target)))
+	found, _, err := r.readBdevs(ctx, []string{p.target(k)})
+	if err != nil || len(found) == 0 {
+		return lvolgraph.Ref{}, false, err
+	}
+	b := found[0]
+	if _, isLvol := b.LvolInfo(); isLvol {
+		return lvolgraph.UUIDRef(b.Name), true, nil
+	}
+	if k == guardDeleteLvol {
+		return lvolgraph.Ref{}, false, nil
+	}
+	return lvolgraph.NameRef(b.Name), true, nil
 }

@@ -120,3 +120,25 @@ func FuzzDecodeGuardParams(f *testing.F) {
 		}
 	})
 }
+
+// TestGuard_targetSPDKResolvesButGraphDoesNot: SPDK parses an lvstore UUID
+// before comparing it, so capitals name the same lvstore; the graph keys
+// lvstores by the UUID as SPDK prints it. A target the graph cannot resolve
+// must be resolved by SPDK before it is let through as "unknown": SPDK
+// deleted the whole lvstore.
+func TestGuard_targetSPDKResolvesButGraphDoesNot(t *testing.T) {
+	n := startNode(t, nodeOpts{allowSelf: true})
+	ctx := context.Background()
+	upper := strings.ToUpper(n.demo.AioLvstoreUUID)
+	_, err := n.via.CallRaw(ctx, "bdev_lvol_delete_lvstore", params("uuid", upper))
+	refusedWith(t, err, "lvstore-not-empty")
+	if !n.lvolExists(t, n.demo.Orphan) {
+		t.Fatal("the lvstore was deleted with its lvols")
+	}
+	// What SPDK does not know either is still SPDK's to answer.
+	_, err = n.via.CallRaw(ctx, "bdev_lvol_delete_lvstore", params("uuid", strings.ToUpper("0a1b2c3d-0000-4000-8000-00000000abcd")))
+	var se *spdkrpc.Error
+	if !errors.As(err, &se) || se.Code != -19 {
+		t.Fatalf("delete of an unknown lvstore = %v, want SPDK's -19", err)
+	}
+}
