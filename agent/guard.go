@@ -35,6 +35,7 @@ const (
 	ruleRenameReadOnly   = "rename-read-only"
 	ruleNameTooLong      = "name-too-long"
 	ruleInvalidParams    = "invalid-params"
+	ruleUnknownTarget    = "unknown-target"
 )
 
 // maxNameBytes is SPDK's limit for lvol and lvstore names, which renames
@@ -243,6 +244,11 @@ func (a *Agent) decide(ctx context.Context, method string, k guardKind, p guardP
 		if len(p.NewName) > maxNameBytes {
 			return deny(ruleNameTooLong, fmt.Sprintf("the new name is %d bytes; SPDK allows %d and a rename would cut it silently", len(p.NewName), maxNameBytes), nil)
 		}
+	}
+	if k == guardDeleteBdev && target == "" {
+		// bdev_split_delete {base_bdev}, say: the guard reads only
+		// "name", so it cannot tell which bdevs such a call deletes.
+		return deny(ruleUnknownTarget, `the params name no bdev under "name", so the guard cannot tell which bdevs this deletes`, nil)
 	}
 	snap, facts, ok := a.freshSnapshot(ctx, method, target, k)
 	if !ok {

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"net"
 	"strings"
 	"testing"
@@ -48,4 +49,15 @@ func TestGuard_batchMembersAndNotifications(t *testing.T) {
 			t.Errorf("%s was deleted", a)
 		}
 	}
+}
+
+// TestGuard_bdevDeleteWithoutName: every bdev_*_delete is guarded, but the
+// guard reads the bdev from "name". A driver whose delete names its bdevs
+// otherwise (bdev_split_delete {base_bdev} deletes every split of a bdev,
+// an lvstore's base among them) was judged on an empty target, "unknown",
+// and let through. What the guard cannot identify it refuses.
+func TestGuard_bdevDeleteWithoutName(t *testing.T) {
+	n := startNode(t, nodeOpts{allowSelf: true})
+	_, err := n.via.CallRaw(context.Background(), "bdev_split_delete", params("base_bdev", "Malloc0"))
+	refusedWith(t, err, ruleUnknownTarget)
 }
