@@ -78,7 +78,11 @@
 // bdev_lvol_delete_lvstore, any bdev_*_delete) and the sharp edges the agent
 // can recognise (clone_bdev or set_parent_bdev onto a claimed bdev, renames
 // of snapshots or of lvols set read-only through the agent, names over 63
-// bytes) are checked against a fresh read of the objects involved. A refusal
+// bytes) are checked against a fresh read of the objects involved, which
+// takes in every bdev SPDK announced until then. Their params are read by
+// exact key, a key given twice is refused, and a target the graph cannot
+// resolve is resolved by SPDK itself (an lvstore UUID in capitals, say)
+// before anything is left to SPDK's own "No such device". A refusal
 // is code -1 with a message starting "Operation not permitted: <rule>" that
 // names the lvols in the way, and data carrying the same facts as JSON.
 // Every destructive call, allowed or refused, is written to audit.log in the
