@@ -75,7 +75,8 @@
 // pipelined SPDK connections; SPDK's errors come back unchanged. Methods not
 // known to be read-only need a caller (SO_PEERCRED) whose uid or gid is on
 // the allow list. Destructive calls (bdev_lvol_delete,
-// bdev_lvol_delete_lvstore, any bdev_*_delete) and the sharp edges the agent
+// bdev_lvol_delete_lvstore, any bdev_*_delete, bdev_nvme_detach_controller,
+// whose namespace bdevs go with it) and the sharp edges the agent
 // can recognise (clone_bdev or set_parent_bdev onto a claimed bdev, renames
 // of snapshots or of lvols set read-only through the agent, names over 63
 // bytes) are checked against a fresh read of the objects involved, which

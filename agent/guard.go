@@ -25,6 +25,10 @@ const (
 	guardEsnapParent // clone_bdev and set_parent_bdev
 	guardRenameLvol
 	guardRenameLvstore
+	// guardDetachController: bdev_nvme_detach_controller removes every
+	// namespace bdev of the controller (<name>n<nsid>), lvstore bases
+	// included, without being named *_delete.
+	guardDetachController
 )
 
 // Rules the guard itself applies (the graph rules come from lvolgraph).
@@ -55,6 +59,8 @@ func guardFor(method string) (guardKind, bool) {
 		return guardRenameLvol, true
 	case "bdev_lvol_rename_lvstore":
 		return guardRenameLvstore, true
+	case "bdev_nvme_detach_controller":
+		return guardDetachController, true
 	}
 	if strings.HasPrefix(method, "bdev_") && strings.HasSuffix(method, "_delete") {
 		return guardDeleteBdev, true
@@ -245,7 +251,7 @@ func (a *Agent) decide(ctx context.Context, method string, k guardKind, p guardP
 			return deny(ruleNameTooLong, fmt.Sprintf("the new name is %d bytes; SPDK allows %d and a rename would cut it silently", len(p.NewName), maxNameBytes), nil)
 		}
 	}
-	if k == guardDeleteBdev && target == "" {
+	if (k == guardDeleteBdev || k == guardDetachController) && target == "" {
 		// bdev_split_delete {base_bdev}, say: the guard reads only
 		// "name", so it cannot tell which bdevs such a call deletes.
 		return deny(ruleUnknownTarget, `the params name no bdev under "name", so the guard cannot tell which bdevs this deletes`, nil)
@@ -287,6 +293,16 @@ func (a *Agent) decide(ctx context.Context, method string, k guardKind, p guardP
 		return judge(g.CheckDeleteLvstore)
 	case guardDeleteBdev:
 		return judge(func(r lvolgraph.Ref) lvolgraph.Decision { return g.CheckDeleteBdev(spdkrpc.BdevName(r.Value)) })
+	case guardDetachController:
+		for _, b := range controllerBdevs(g, target) {
+			if d := g.CheckDeleteBdev(b); !d.Allowed && !d.Unknown() {
+				deps := make([]string, 0, len(d.Dependents))
+				for _, a := range d.Dependents {
+					deps = append(deps, string(a))
+				}
+				return deny(string(d.Rule), fmt.Sprintf("detaching controller %s removes its namespace bdev %s: %s", target, b, d.Reason), deps)
+			}
+		}
 	case guardEsnapParent:
 		if reason, claimed := claimedBase(g, target); claimed {
 			return deny(ruleClaimedEsnapBase, reason, nil)
@@ -329,7 +345,10 @@ func (a *Agent) freshSnapshot(ctx context.Context, method, target string, k guar
 	}
 	rctx, cancel := context.WithTimeout(ctx, a.cfg.MaxGraphAge)
 	defer cancel()
-	fresh, err := a.follower.request(rctx, []string{target}, k == guardDeleteLvstore || k == guardRenameLvstore)
+	// A controller's name is no bdev's: read everything to see its
+	// namespaces.
+	full := k == guardDeleteLvstore || k == guardRenameLvstore || k == guardDetachController
+	fresh, err := a.follower.request(rctx, []string{target}, full)
 	if err != nil {
 		return deny(ruleGraphStale, "could not read the objects involved from SPDK: "+err.Error())
 	}
@@ -456,4 +475,17 @@ func (a *Agent) resolveInSPDK(ctx context.Context, k guardKind, p guardParams) (
 		return lvolgraph.Ref{}, false, nil
 	}
 	return lvolgraph.NameRef(b.Name), true, nil
+}
+
+// controllerBdevs returns the bdevs of the graph that are namespaces of the
+// NVMe controller ctrlr: SPDK names them <ctrlr>n<nsid>.
+func controllerBdevs(g *lvolgraph.Graph, ctrlr string) []spdkrpc.BdevName {
+	var out []spdkrpc.BdevName
+	for _, b := range g.Bdevs() {
+		nsid, ok := strings.CutPrefix(string(b.Name), ctrlr+"n")
+		if ok && nsid != "" && strings.Trim(nsid, "0123456789") == "" {
+			out = append(out, b.Name)
+		}
+	}
+	return out
 }
