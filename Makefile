@@ -3,13 +3,14 @@ BIN       ?= bin/spdk-agent
 PKGS      ?= ./...
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: all build test demo bench fuzz lint clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) .
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
 
 # All tests, race detector on. This is what CI runs.
 test:

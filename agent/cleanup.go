@@ -163,7 +163,7 @@ func (a *Agent) applyCleanup(ctx context.Context, req *spdkserver.Request) (any,
 // so that the listings are not read halfway through a destructive call of
 // another caller (which would show a transient anomaly and refuse all).
 func (a *Agent) freshPlan(ctx context.Context, method string, p cleanupParams) (lvolgraph.Plan, refusalFacts, error) {
-	unlock, err := a.locks.lock(ctx, a.lockKey(guardDeleteLvstore, p.Lvstore))
+	unlock, err := a.locks.lock(ctx, a.lockKey(guardDeleteLvstore, lvolgraph.ParseRef(p.Lvstore)))
 	if err != nil {
 		return lvolgraph.Plan{}, refusalFacts{}, errSPDKUnavailable(method, err)
 	}

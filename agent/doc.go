@@ -79,11 +79,16 @@
 // pipelined SPDK connections; SPDK's errors come back unchanged. Methods not
 // known to be read-only need a caller (SO_PEERCRED) whose uid or gid is on
 // the allow list. Destructive calls (bdev_lvol_delete,
-// bdev_lvol_delete_lvstore, any bdev_*_delete) and the sharp edges the agent
+// bdev_lvol_delete_lvstore, any bdev_*_delete, bdev_nvme_detach_controller,
+// whose namespace bdevs go with it) and the sharp edges the agent
 // can recognise (clone_bdev or set_parent_bdev onto a claimed bdev, renames
 // of snapshots or of lvols set read-only through the agent, names over 63
-// bytes) are checked against a fresh read of the objects involved. SPDK
-// lists read-only nowhere, so the lvols set read-only through the agent are
+// bytes) are checked against a fresh read of the objects involved, which
+// takes in every bdev SPDK announced until then. Their params are read by
+// exact key, a key given twice is refused, and a target the graph cannot
+// resolve is resolved by SPDK itself (an lvstore UUID in capitals, say)
+// before anything is left to SPDK's own "No such device". SPDK lists
+// read-only nowhere, so the lvols set read-only through the agent are
 // remembered in the state directory (read-only-lvols.json, written
 // atomically) and forgotten only when a complete graph proves them gone. A refusal
 // is code -1 with a message starting "Operation not permitted: <rule>" that

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -216,11 +217,7 @@ func (f *follower) follow(ctx context.Context) {
 				resync.Reset(f.resyncEach)
 				continue
 			}
-			snap, err := f.refresh(ctx, req.names)
-			if errors.Is(err, errNeedFullSync) {
-				err = f.fullSync(ctx)
-				snap = f.current()
-			}
+			snap, err := f.freshRead(ctx, req.names)
 			req.finish(snap, err)
 			if errors.Is(err, spdkrpc.ErrDisconnected) {
 				return
@@ -256,6 +253,32 @@ func (f *follower) follow(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// freshRead re-reads names for a guard or a cleanup step, together with
+// every bdev SPDK announced since the last poll: an esnap clone made on
+// SPDK's own socket a moment ago is found only through its announcement
+// (its parent's bdev does not list it), and a delete judged without it
+// hangs SPDK. A lost announcement or a change a targeted read cannot
+// apply means a full sync.
+func (f *follower) freshRead(ctx context.Context, names []string) (*Snapshot, error) {
+	evs, err := f.cursor.poll(ctx, f.r)
+	if err == nil {
+		if f.hooks.notifications != nil && len(evs) > 0 {
+			f.hooks.notifications(len(evs))
+		}
+		var snap *Snapshot
+		snap, err = f.refresh(ctx, append(slices.Clip(names), touchedBdevs(evs)...))
+		if !errors.Is(err, errNeedFullSync) {
+			return snap, err
+		}
+	} else if !errors.Is(err, errNeedFullSync) {
+		return nil, err
+	}
+	if err := f.fullSync(ctx); err != nil {
+		return nil, err
+	}
+	return f.current(), nil
 }
 
 func (f *follower) beat() {

@@ -77,14 +77,19 @@ func knownBdevName(g *lvolgraph.Graph, n string) (spdkrpc.BdevName, bool) {
 // instead of the lvstore's whole lvol listing. is_degraded is not in the bdev
 // (a degraded lvol has no bdev): false. The next full sync reads the real
 // listing.
-func lvolEntryFromBdev(b spdkrpc.Bdev) (spdkrpc.Lvol, bool) {
+// lvs is the name of the lvol's lvstore as the graph knows it ("" when it
+// does not), so that a '/' in it is not taken for the alias's separator.
+func lvolEntryFromBdev(b spdkrpc.Bdev, lvs spdkrpc.LvstoreName) (spdkrpc.Lvol, bool) {
 	info, ok := b.LvolInfo()
 	if !ok {
 		return spdkrpc.Lvol{}, false
 	}
 	for _, a := range b.Aliases {
 		alias := spdkrpc.LvolAlias(a)
-		lvs, name, ok := alias.Split()
+		name, ok := alias.NameIn(lvs)
+		if !ok {
+			lvs, name, ok = alias.Split()
+		}
 		if !ok {
 			continue
 		}

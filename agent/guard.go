@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -22,6 +25,10 @@ const (
 	guardEsnapParent // clone_bdev and set_parent_bdev
 	guardRenameLvol
 	guardRenameLvstore
+	// guardDetachController: bdev_nvme_detach_controller removes every
+	// namespace bdev of the controller (<name>n<nsid>), lvstore bases
+	// included, without being named *_delete.
+	guardDetachController
 )
 
 // Rules the guard itself applies (the graph rules come from lvolgraph).
@@ -32,6 +39,7 @@ const (
 	ruleRenameReadOnly   = "rename-read-only"
 	ruleNameTooLong      = "name-too-long"
 	ruleInvalidParams    = "invalid-params"
+	ruleUnknownTarget    = "unknown-target"
 )
 
 // maxNameBytes is SPDK's limit for lvol and lvstore names, which renames
@@ -51,6 +59,8 @@ func guardFor(method string) (guardKind, bool) {
 		return guardRenameLvol, true
 	case "bdev_lvol_rename_lvstore":
 		return guardRenameLvstore, true
+	case "bdev_nvme_detach_controller":
+		return guardDetachController, true
 	}
 	if strings.HasPrefix(method, "bdev_") && strings.HasSuffix(method, "_delete") {
 		return guardDeleteBdev, true
@@ -58,18 +68,71 @@ func guardFor(method string) (guardKind, bool) {
 	return 0, false
 }
 
-// guardParams are the members of guarded calls the guard reads. Decoding is
-// lenient here: SPDK itself rejects unknown keys.
+// guardParams are the members of guarded calls the guard reads, decoded
+// by decodeGuardParams. Other members are left to SPDK, which rejects
+// unknown keys.
 type guardParams struct {
-	Name       string `json:"name"`
-	UUID       string `json:"uuid"`
-	LvsName    string `json:"lvs_name"`
-	Bdev       string `json:"bdev"`
-	CloneName  string `json:"clone_name"`
-	LvolName   string `json:"lvol_name"`
-	ParentName string `json:"parent_name"`
-	OldName    string `json:"old_name"`
-	NewName    string `json:"new_name"`
+	Name       string
+	UUID       string
+	LvsName    string
+	Bdev       string
+	CloneName  string
+	LvolName   string
+	ParentName string
+	OldName    string
+	NewName    string
+}
+
+// errDuplicateKey is returned for params that give one key twice.
+var errDuplicateKey = errors.New("key given more than once")
+
+// decodeGuardParams reads the members the guard judges the way SPDK's
+// decoder finds them: by exact key (Go's decoder also takes "NAME" for
+// "name", SPDK does not). A key given twice is refused: Go's decoder takes
+// the last value, and a decoder taking the first would act on a target the
+// guard never judged.
+func decodeGuardParams(raw json.RawMessage) (guardParams, error) {
+	var p guardParams
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return p, nil
+	}
+	fields := map[string]*string{
+		"name": &p.Name, "uuid": &p.UUID, "lvs_name": &p.LvsName, "bdev": &p.Bdev,
+		"clone_name": &p.CloneName, "lvol_name": &p.LvolName, "parent_name": &p.ParentName,
+		"old_name": &p.OldName, "new_name": &p.NewName,
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return p, errors.New("params must be an object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return p, err
+		}
+		key := tok.(string) // an object's keys are strings
+		if seen[key] {
+			return p, fmt.Errorf("%w: %q", errDuplicateKey, key)
+		}
+		seen[key] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return p, err
+		}
+		if f, ok := fields[key]; ok {
+			if err := json.Unmarshal(v, f); err != nil {
+				return p, fmt.Errorf("%q: %w", key, err)
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return p, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return p, errors.New("data after the params object")
+	}
+	return p, nil
 }
 
 // target is what a guarded call acts on, for messages and fresh reads.
@@ -91,22 +154,35 @@ func (p guardParams) target(k guardKind) string {
 	return p.Name
 }
 
+// ref is what a guarded call acts on, as the graph looks it up. An
+// lvstore parameter is a name or a UUID by its key, never by its shape:
+// SPDK accepts lvstore names with '/' or shaped like a UUID.
+func (p guardParams) ref(k guardKind) lvolgraph.Ref {
+	switch k {
+	case guardDeleteLvstore:
+		if p.UUID != "" {
+			return lvolgraph.UUIDRef(p.UUID)
+		}
+		return lvolgraph.NameRef(p.LvsName)
+	case guardRenameLvstore:
+		return lvolgraph.NameRef(p.OldName)
+	}
+	return lvolgraph.ParseRef(p.target(k))
+}
+
 // guarded checks a destructive call against a fresh read, forwards it when
 // allowed and records both in the audit log. Calls on one lvstore are
 // serialized, from the check until the refresh after the call.
 func (a *Agent) guarded(ctx context.Context, req *spdkserver.Request, k guardKind) (any, error) {
 	rec := a.audit.newRecord(req.Peer, req.Method, req.Params)
 	rec.Stage = "decision"
-	var p guardParams
-	if len(req.Params) > 0 {
-		if err := json.Unmarshal(req.Params, &p); err != nil {
-			e := invalidParams(req.Method, err)
-			rec.Decision, rec.Rule, rec.Reason = decisionRefused, ruleInvalidParams, e.Message
-			return nil, a.auditOrFail(rec, e)
-		}
+	p, err := decodeGuardParams(req.Params)
+	if err != nil {
+		e := invalidParams(req.Method, err)
+		rec.Decision, rec.Rule, rec.Reason = decisionRefused, ruleInvalidParams, e.Message
+		return nil, a.auditOrFail(rec, e)
 	}
-	target := p.target(k)
-	unlock, err := a.locks.lock(ctx, a.lockKey(k, target))
+	unlock, err := a.locks.lock(ctx, a.lockKey(k, p.ref(k)))
 	if err != nil {
 		return nil, errSPDKUnavailable(req.Method, err)
 	}
@@ -129,7 +205,7 @@ func (a *Agent) guarded(ctx context.Context, req *spdkserver.Request, k guardKin
 		a.metrics.guardDecision(req.Method, "", true)
 	}
 	touched := a.touchedBy(req.Method, req.Params)
-	retire := a.lvstoreDeletedBy(k, target)
+	retire := a.lvstoreDeletedBy(k, p.ref(k))
 	res, callErr := a.forward(ctx, req.Method, req.Params)
 	if callErr == nil && retire != "" {
 		// Deleted on purpose: its absence must not make the graph
@@ -175,30 +251,70 @@ func (a *Agent) decide(ctx context.Context, method string, k guardKind, p guardP
 			return deny(ruleNameTooLong, fmt.Sprintf("the new name is %d bytes; SPDK allows %d and a rename would cut it silently", len(p.NewName), maxNameBytes), nil)
 		}
 	}
+	if (k == guardDeleteBdev || k == guardDetachController) && target == "" {
+		// bdev_split_delete {base_bdev}, say: the guard reads only
+		// "name", so it cannot tell which bdevs such a call deletes.
+		return deny(ruleUnknownTarget, `the params name no bdev under "name", so the guard cannot tell which bdevs this deletes`, nil)
+	}
 	snap, facts, ok := a.freshSnapshot(ctx, method, target, k)
 	if !ok {
 		return facts, false
 	}
 	g := snap.Graph
+	// judge applies a graph rule to the target; when the graph does not
+	// know it, to the object SPDK resolves it to.
+	judge := func(check func(lvolgraph.Ref) lvolgraph.Decision) (refusalFacts, bool) {
+		d := check(p.ref(k))
+		if d.Unknown() {
+			canon, known, err := a.resolveInSPDK(ctx, k, p)
+			switch {
+			case err != nil:
+				return deny(ruleGraphStale, fmt.Sprintf("could not ask SPDK what %q names: %v", target, err), nil)
+			case !known:
+				return refusalFacts{}, true // SPDK answers "No such device" itself
+			}
+			if d = check(canon); d.Unknown() {
+				return deny(ruleGraphIncomplete, fmt.Sprintf("SPDK resolves %q to %s, which the graph does not hold", target, canon.Value), nil)
+			}
+		}
+		if d.Allowed {
+			return refusalFacts{}, true
+		}
+		deps := make([]string, 0, len(d.Dependents))
+		for _, a := range d.Dependents {
+			deps = append(deps, string(a))
+		}
+		return deny(string(d.Rule), d.Reason, deps)
+	}
 	switch k {
 	case guardDeleteLvol:
-		if d, found := checkDeleteLvol(g, target); found && !d.Allowed {
-			return deny(d.Rule, d.Reason, d.Dependents)
-		}
+		return judge(g.CheckDeleteLvol)
 	case guardDeleteLvstore:
-		if d, found := checkDeleteLvstore(g, target); found && !d.Allowed {
-			return deny(d.Rule, d.Reason, d.Dependents)
-		}
+		return judge(g.CheckDeleteLvstore)
 	case guardDeleteBdev:
-		if d, found := checkDeleteBdev(g, target); found && !d.Allowed {
-			return deny(d.Rule, d.Reason, d.Dependents)
+		return judge(func(r lvolgraph.Ref) lvolgraph.Decision { return g.CheckDeleteBdev(spdkrpc.BdevName(r.Value)) })
+	case guardDetachController:
+		for _, b := range controllerBdevs(g, target) {
+			if d := g.CheckDeleteBdev(b); !d.Allowed && !d.Unknown() {
+				deps := make([]string, 0, len(d.Dependents))
+				for _, a := range d.Dependents {
+					deps = append(deps, string(a))
+				}
+				return deny(string(d.Rule), fmt.Sprintf("detaching controller %s removes its namespace bdev %s: %s", target, b, d.Reason), deps)
+			}
 		}
 	case guardEsnapParent:
 		if reason, claimed := claimedBase(g, target); claimed {
 			return deny(ruleClaimedEsnapBase, reason, nil)
 		}
 	case guardRenameLvol:
-		if l, found := g.Lvol(lvolgraph.ParseRef(target)); found {
+		l, found := g.Lvol(p.ref(k))
+		if !found {
+			if canon, known, err := a.resolveInSPDK(ctx, k, p); err == nil && known {
+				l, found = g.Lvol(canon)
+			}
+		}
+		if found {
 			if l.Snapshot {
 				return deny(ruleRenameReadOnly, "it is a snapshot, which is read-only: SPDK would change the bdev alias and then fail, leaving the rename half done", nil)
 			}
@@ -229,7 +345,10 @@ func (a *Agent) freshSnapshot(ctx context.Context, method, target string, k guar
 	}
 	rctx, cancel := context.WithTimeout(ctx, a.cfg.MaxGraphAge)
 	defer cancel()
-	fresh, err := a.follower.request(rctx, []string{target}, k == guardDeleteLvstore || k == guardRenameLvstore)
+	// A controller's name is no bdev's: read everything to see its
+	// namespaces.
+	full := k == guardDeleteLvstore || k == guardRenameLvstore || k == guardDetachController
+	fresh, err := a.follower.request(rctx, []string{target}, full)
 	if err != nil {
 		return deny(ruleGraphStale, "could not read the objects involved from SPDK: "+err.Error())
 	}
@@ -258,12 +377,12 @@ func claimedBase(g *lvolgraph.Graph, name string) (string, bool) {
 
 // lvstoreDeletedBy returns the UUID of the lvstore a delete_lvstore call
 // names, resolved before the call.
-func (a *Agent) lvstoreDeletedBy(k guardKind, target string) spdkrpc.LvstoreUUID {
+func (a *Agent) lvstoreDeletedBy(k guardKind, ref lvolgraph.Ref) spdkrpc.LvstoreUUID {
 	snap := a.follower.current()
 	if k != guardDeleteLvstore || snap == nil || snap.Graph == nil {
 		return ""
 	}
-	if l, ok := snap.Graph.Lvstore(lvolgraph.ParseRef(target)); ok {
+	if l, ok := snap.Graph.Lvstore(ref); ok {
 		return l.UUID
 	}
 	return ""
@@ -272,7 +391,7 @@ func (a *Agent) lvstoreDeletedBy(k guardKind, target string) spdkrpc.LvstoreUUID
 // lockKey is the serialization key of a destructive call: the lvstore of
 // the object it names when the graph knows it, else one key for the whole
 // node.
-func (a *Agent) lockKey(k guardKind, target string) string {
+func (a *Agent) lockKey(k guardKind, ref lvolgraph.Ref) string {
 	snap := a.follower.current()
 	if snap == nil || snap.Graph == nil {
 		return "node"
@@ -280,14 +399,14 @@ func (a *Agent) lockKey(k guardKind, target string) string {
 	g := snap.Graph
 	switch k {
 	case guardDeleteLvstore, guardRenameLvstore:
-		if l, ok := g.Lvstore(lvolgraph.ParseRef(target)); ok {
+		if l, ok := g.Lvstore(ref); ok {
 			return "lvs:" + string(l.UUID)
 		}
 	case guardDeleteLvol, guardRenameLvol, guardEsnapParent, guardDeleteBdev:
 		// An lvol bdev is keyed by its lvstore whichever call names it, so
 		// that a delete and a call making something depend on the same
 		// lvol (an esnap clone of it, say) never overlap.
-		if l, ok := g.Lvol(lvolgraph.ParseRef(target)); ok {
+		if l, ok := g.Lvol(ref); ok {
 			return "lvs:" + string(l.LvstoreUUID)
 		}
 	}
@@ -317,35 +436,56 @@ func dependencyTarget(method string, params json.RawMessage) (string, bool) {
 	return "", false
 }
 
-// verdict is a graph rule's decision in the agent's terms. found is false
-// when the graph does not know the object: SPDK then answers for itself
-// ("No such device"), since the guard's read just came from SPDK.
-type verdict struct {
-	Allowed    bool
-	Rule       string
-	Reason     string
-	Dependents []string
-}
-
-func verdictOf(d lvolgraph.Decision) (verdict, bool) {
-	if d.Unknown() {
-		return verdict{Allowed: true}, false
+// resolveInSPDK asks SPDK which object the target of a call names, for a
+// target the graph cannot resolve: SPDK's lookups are not the graph's (it
+// parses an lvstore UUID, so capitals match), and "unknown to the graph"
+// may only mean "let SPDK answer" when SPDK does not know the object
+// either. It returns the lvstore's UUID, an lvol's UUID or a bdev's name;
+// known is false when SPDK does not know the target (or, for
+// bdev_lvol_delete, knows it as a bdev that is no lvol).
+func (a *Agent) resolveInSPDK(ctx context.Context, k guardKind, p guardParams) (ref lvolgraph.Ref, known bool, err error) {
+	if p.target(k) == "" {
+		return lvolgraph.Ref{}, false, nil // SPDK refuses the params
 	}
-	v := verdict{Allowed: d.Allowed, Rule: string(d.Rule), Reason: d.Reason}
-	for _, a := range d.Dependents {
-		v.Dependents = append(v.Dependents, string(a))
+	r := reader{c: a.pool}
+	if k == guardDeleteLvstore || k == guardRenameLvstore {
+		q := map[string]string{"lvs_name": p.ref(k).Value}
+		if ref := p.ref(k); ref.Kind == lvolgraph.RefUUID {
+			q = map[string]string{"uuid": ref.Value}
+		}
+		var ls []spdkrpc.Lvstore
+		err := r.call(ctx, "bdev_lvol_get_lvstores", q, &ls)
+		if errors.Is(err, spdkrpc.ErrNotFound) || err == nil && len(ls) == 0 {
+			return lvolgraph.Ref{}, false, nil
+		}
+		if err != nil {
+			return lvolgraph.Ref{}, false, err
+		}
+		return lvolgraph.UUIDRef(ls[0].UUID), true, nil
 	}
-	return v, true
+	found, _, err := r.readBdevs(ctx, []string{p.target(k)})
+	if err != nil || len(found) == 0 {
+		return lvolgraph.Ref{}, false, err
+	}
+	b := found[0]
+	if _, isLvol := b.LvolInfo(); isLvol {
+		return lvolgraph.UUIDRef(b.Name), true, nil
+	}
+	if k == guardDeleteLvol {
+		return lvolgraph.Ref{}, false, nil
+	}
+	return lvolgraph.NameRef(b.Name), true, nil
 }
 
-func checkDeleteLvol(g *lvolgraph.Graph, target string) (verdict, bool) {
-	return verdictOf(g.CheckDeleteLvol(lvolgraph.ParseRef(target)))
-}
-
-func checkDeleteLvstore(g *lvolgraph.Graph, target string) (verdict, bool) {
-	return verdictOf(g.CheckDeleteLvstore(lvolgraph.ParseRef(target)))
-}
-
-func checkDeleteBdev(g *lvolgraph.Graph, target string) (verdict, bool) {
-	return verdictOf(g.CheckDeleteBdev(spdkrpc.BdevName(target)))
+// controllerBdevs returns the bdevs of the graph that are namespaces of the
+// NVMe controller ctrlr: SPDK names them <ctrlr>n<nsid>.
+func controllerBdevs(g *lvolgraph.Graph, ctrlr string) []spdkrpc.BdevName {
+	var out []spdkrpc.BdevName
+	for _, b := range g.Bdevs() {
+		nsid, ok := strings.CutPrefix(string(b.Name), ctrlr+"n")
+		if ok && nsid != "" && strings.Trim(nsid, "0123456789") == "" {
+			out = append(out, b.Name)
+		}
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spdk-agent/spdk-agent/lvolgraph"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
 )
@@ -181,5 +182,38 @@ func TestGuard_cloneCannotSlipIntoADelete(t *testing.T) {
 	}
 	if err != nil && !n.lvolExists(t, lvs+"/race-snap") {
 		t.Fatalf("the delete failed (%v) but race-snap is gone", err)
+	}
+}
+
+// TestGuard_detachControllerOfLvstoreBase: bdev_nvme_detach_controller is
+// not named *_delete, yet it removes the controller's namespace bdevs, and
+// with an lvstore's base bdev every lvol on it (sharp edge 7).
+func TestGuard_detachControllerOfLvstoreBase(t *testing.T) {
+	n := startNode(t, nodeOpts{allowSelf: true, noDemo: true})
+	ctx := context.Background()
+	// A malloc bdev named like an NVMe namespace stands in for one.
+	for _, c := range []struct{ method, params string }{
+		{"bdev_malloc_create", `{"name":"Nvme7n1","num_blocks":16384,"block_size":4096}`},
+		{"bdev_lvol_create_lvstore", `{"bdev_name":"Nvme7n1","lvs_name":"lvs-nvme"}`},
+		{"bdev_lvol_create", `{"lvs_name":"lvs-nvme","lvol_name":"vol","size_in_mib":4}`},
+	} {
+		if _, err := n.via.CallRaw(ctx, c.method, json.RawMessage(c.params)); err != nil {
+			t.Fatalf("%s: %v", c.method, err)
+		}
+	}
+	_, err := n.via.CallRaw(ctx, "bdev_nvme_detach_controller", json.RawMessage(`{"name":"Nvme7"}`))
+	f := refusedWith(t, err, string(lvolgraph.RuleLvstoreBase))
+	if !strings.Contains(f.Reason, "Nvme7n1") {
+		t.Errorf("the refusal does not name the namespace bdev: %q", f.Reason)
+	}
+	_, err = n.via.CallRaw(ctx, "bdev_nvme_detach_controller", json.RawMessage(`{"trtype":"pcie"}`))
+	refusedWith(t, err, ruleUnknownTarget)
+
+	// A controller whose namespaces hold nothing goes to SPDK (the
+	// simulator has no NVMe driver and says so).
+	_, err = n.via.CallRaw(ctx, "bdev_nvme_detach_controller", json.RawMessage(`{"name":"Nvme70"}`))
+	var se *spdkrpc.Error
+	if !errors.As(err, &se) || se.Code != spdkrpc.CodeMethodNotFound {
+		t.Fatalf("detach of an unrelated controller = %v, want it forwarded to SPDK", err)
 	}
 }

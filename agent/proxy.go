@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spdk-agent/spdk-agent/lvolgraph"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
 )
@@ -96,7 +97,7 @@ func (a *Agent) handle(ctx context.Context, req *spdkserver.Request) (any, error
 		return a.guarded(ctx, req, g)
 	}
 	if parent, ok := dependencyTarget(m, req.Params); ok {
-		unlock, err := a.locks.lock(ctx, a.lockKey(guardDeleteLvol, parent))
+		unlock, err := a.locks.lock(ctx, a.lockKey(guardDeleteLvol, lvolgraph.ParseRef(parent)))
 		if err != nil {
 			return nil, errSPDKUnavailable(m, err)
 		}

@@ -204,13 +204,20 @@ func (f *follower) refreshOnce(ctx context.Context, names []string) (*Snapshot, 
 	}
 	found = uniqueBdevs(found)
 	var entries []spdkrpc.Lvol
+	// The fresh names, not the graph's: an lvstore may have been renamed.
+	lvsNames := map[spdkrpc.LvstoreUUID]spdkrpc.LvstoreName{}
+	for _, l := range lvstores {
+		lvsNames[l.UUID] = l.Name
+	}
 	for _, b := range found {
+		var lvsName spdkrpc.LvstoreName
 		if info, ok := b.LvolInfo(); ok {
 			if _, known := g.Lvstore(lvolgraph.UUIDRef(info.LvolStoreUUID)); !known {
 				return nil, fmt.Errorf("%w: lvol %s of unknown lvstore %s", errNeedFullSync, b.Name, info.LvolStoreUUID)
 			}
+			lvsName = lvsNames[info.LvolStoreUUID]
 		}
-		if e, ok := lvolEntryFromBdev(b); ok {
+		if e, ok := lvolEntryFromBdev(b, lvsName); ok {
 			entries = append(entries, e)
 		}
 	}

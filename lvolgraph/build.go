@@ -207,7 +207,11 @@ func (e *editor) applyListings(lvols []spdkrpc.Lvol, bdevs []spdkrpc.Bdev) {
 		if lvs == "" {
 			lvs = e.storeUUID(info.LvolStoreUUID)
 		}
-		l.applyBdev(b, info, lvs, both)
+		var lvsName spdkrpc.LvstoreName
+		if st, ok := e.g.stores[lvs]; ok {
+			lvsName = st.info.Name
+		}
+		l.applyBdev(b, info, lvs, lvsName, both)
 		if ext := l.extSnapshot(); ext != oldExt {
 			e.moveEsnap(l.UUID, oldExt, ext)
 		}

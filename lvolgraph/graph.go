@@ -45,15 +45,11 @@ func (g *Graph) Lvol(ref Ref) (*Lvol, bool) {
 	case RefUUID:
 		return g.lvols.get(spdkrpc.LvolUUID(ref.Value))
 	case RefAlias:
-		lvs, name, ok := spdkrpc.LvolAlias(ref.Value).Split()
-		if !ok {
+		ls := g.lvolsByAlias(spdkrpc.LvolAlias(ref.Value))
+		if len(ls) != 1 {
 			return nil, false
 		}
-		s, ok := g.store(NameRef(lvs))
-		if !ok {
-			return nil, false
-		}
-		return g.lvolByName(s, name)
+		return ls[0], true
 	case RefName:
 		var found *Lvol
 		for _, s := range g.stores {
@@ -84,6 +80,22 @@ func (g *Graph) LvolIn(lvstore spdkrpc.LvstoreUUID, ref Ref) (*Lvol, bool) {
 		return nil, false
 	}
 	return l, true
+}
+
+// lvolsByAlias returns every lvol whose alias is a: "<lvstore>/<lvol>",
+// where SPDK lets either name contain '/' too, so every lvstore whose name
+// followed by '/' begins a is tried. More than one lvol means a listing
+// the graph cannot tell apart (SPDK keeps bdev aliases unique).
+func (g *Graph) lvolsByAlias(a spdkrpc.LvolAlias) []*Lvol {
+	var out []*Lvol
+	for _, s := range g.stores {
+		if name, ok := a.NameIn(s.info.Name); ok {
+			if l, ok := g.lvolByName(s, name); ok {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
 }
 
 func (g *Graph) lvolByName(s *storeState, name spdkrpc.LvolName) (*Lvol, bool) {

@@ -34,6 +34,11 @@ func notFound(what string, ref fmt.Stringer) Decision {
 func (g *Graph) CheckDeleteLvol(ref Ref) Decision {
 	l, ok := g.Lvol(ref)
 	if !ok {
+		if ref.Kind == RefAlias {
+			if ls := g.lvolsByAlias(spdkrpc.LvolAlias(ref.Value)); len(ls) > 1 {
+				return refused(RuleGraphAnomaly, ls, "%s names %s of different lvstores; SPDK would delete one of them", ref.Value, count(len(ls), "lvol", "lvols"))
+			}
+		}
 		return notFound("lvol", ref)
 	}
 	if rule, why, ok := g.trustRule(l.LvstoreUUID); !ok {
@@ -88,8 +93,8 @@ func (g *Graph) CheckDeleteBdev(name spdkrpc.BdevName) Decision {
 		b, ok = g.bdevByAlias(string(name))
 	}
 	if !ok {
-		if l, isLvol := g.Lvol(AliasRef(spdkrpc.LvolAlias(name))); isLvol {
-			return g.CheckDeleteLvol(UUIDRef(l.UUID))
+		if d := g.CheckDeleteLvol(AliasRef(spdkrpc.LvolAlias(name))); !d.Unknown() {
+			return d
 		}
 		return notFound("bdev", ParseRef(string(name)))
 	}

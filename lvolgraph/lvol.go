@@ -155,7 +155,7 @@ func (l *Lvol) applyLvolEntry(e *spdkrpc.Lvol, lvs spdkrpc.LvstoreUUID) {
 
 // applyBdev takes what bdev_get_bdevs says about the lvol. When both
 // listings came in the same batch, a disagreement on a flag is remembered.
-func (l *Lvol) applyBdev(b *spdkrpc.Bdev, info *spdkrpc.LvolDriverInfo, lvs spdkrpc.LvstoreUUID, sameBatchLvols bool) {
+func (l *Lvol) applyBdev(b *spdkrpc.Bdev, info *spdkrpc.LvolDriverInfo, lvs spdkrpc.LvstoreUUID, lvsName spdkrpc.LvstoreName, sameBatchLvols bool) {
 	if sameBatchLvols {
 		switch {
 		case l.Snapshot != info.Snapshot:
@@ -192,7 +192,10 @@ func (l *Lvol) applyBdev(b *spdkrpc.Bdev, info *spdkrpc.LvolDriverInfo, lvs spdk
 	switch {
 	case l.src&fromLvols == 0 && l.Alias == "":
 		l.Alias = alias
-		if _, name, ok := alias.Split(); ok {
+		// The lvstore's name may hold a '/' too: cut it off whole.
+		if name, ok := alias.NameIn(lvsName); ok {
+			l.Name = name
+		} else if _, name, ok := alias.Split(); ok {
 			l.Name = name
 		}
 	case alias != l.Alias:

@@ -31,9 +31,20 @@ func MakeAlias(lvs LvstoreName, name LvolName) LvolAlias {
 	return LvolAlias(string(lvs) + "/" + string(name))
 }
 
+// NameIn returns the lvol name of an alias of an lvol in the lvstore named
+// lvs; ok is false when a is not such an alias. Prefer it to Split when the
+// lvstore is known: SPDK does not refuse a '/' in lvstore names either.
+func (a LvolAlias) NameIn(lvs LvstoreName) (name LvolName, ok bool) {
+	n := len(lvs)
+	if n == 0 || len(a) <= n+1 || string(a[:n]) != string(lvs) || a[n] != '/' {
+		return "", false
+	}
+	return LvolName(a[n+1:]), true
+}
+
 // Split returns the lvstore and lvol name of an alias. It splits at the first
-// slash because lvstore names cannot hold one while lvol names can ("a/b" is a
-// valid lvol name). ok is false when there is no slash.
+// slash, which is right while lvstore names hold none (lvol names may: "a/b"
+// is a valid lvol name); see NameIn. ok is false when there is no slash.
 func (a LvolAlias) Split() (lvs LvstoreName, name LvolName, ok bool) {
 	for i := 0; i < len(a); i++ {
 		if a[i] == '/' {

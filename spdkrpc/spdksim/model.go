@@ -2,6 +2,7 @@ package spdksim
 
 import (
 	"math/rand"
+	"strings"
 	"sync"
 
 	"github.com/google/uuid"
@@ -200,10 +201,12 @@ func (m *model) esnapDependentsLocked(b *bdev) []*lvol {
 	return out
 }
 
-// findStoreLocked finds an lvstore by UUID or by name.
+// findStoreLocked finds an lvstore by UUID or by name. SPDK parses a UUID
+// parameter (spdk_uuid_parse) before comparing, so hex digits match in
+// either case.
 func (m *model) findStoreLocked(uuidOrName string, byUUID bool) (*lvstore, bool) {
 	for _, s := range m.stores {
-		if (byUUID && s.uuid == uuidOrName) || (!byUUID && s.name == uuidOrName) {
+		if (byUUID && len(uuidOrName) == len(s.uuid) && strings.EqualFold(s.uuid, uuidOrName)) || (!byUUID && s.name == uuidOrName) {
 			return s, true
 		}
 	}
