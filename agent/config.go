@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
 // Config is everything the agent needs to run. Host paths are fields (and,
@@ -139,7 +141,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: pool size %d is outside 1..32 (SPDK accepts 64 connections)", ErrConfig, c.PoolSize)
 	}
 	for _, e := range c.ExpectLvstores {
-		if e == "" || len(e) > 63 && !isUUID(e) {
+		if e == "" || len(e) > 63 && !spdkrpc.IsUUID(e) {
 			return fmt.Errorf("%w: --expect-lvstore %q is not an lvstore name or UUID", ErrConfig, e)
 		}
 	}
@@ -148,24 +150,3 @@ func (c Config) Validate() error {
 
 // statePath returns the path of a file in the state directory.
 func (c Config) statePath(name string) string { return filepath.Join(c.StateDir, name) }
-
-// isUUID reports whether s has the 8-4-4-4-12 hex shape of a UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}

@@ -114,7 +114,7 @@ func (g *Graph) CheckDeleteBdev(name spdkrpc.BdevName) Decision {
 
 // bdevByAlias finds a non-lvol bdev by one of its aliases.
 func (g *Graph) bdevByAlias(alias string) (*Bdev, bool) {
-	if isUUID(alias) {
+	if spdkrpc.IsUUID(alias) {
 		if b, ok := g.BdevByUUID(spdkrpc.BdevUUID(alias)); ok {
 			return b, true
 		}

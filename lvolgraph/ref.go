@@ -49,7 +49,7 @@ type Ref struct {
 // with NameRef or AliasRef.
 func ParseRef(s string) Ref {
 	switch {
-	case isUUID(s):
+	case spdkrpc.IsUUID(s):
 		return Ref{Kind: RefUUID, Value: s}
 	case containsSlash(s):
 		return Ref{Kind: RefAlias, Value: s}
@@ -127,25 +127,4 @@ func containsSlash(s string) bool {
 		}
 	}
 	return false
-}
-
-// isUUID reports whether s is in the 8-4-4-4-12 hexadecimal form SPDK prints.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -103,3 +103,25 @@ func (id LvstoreID) String() string {
 	}
 	return string(id.name)
 }
+
+// IsUUID reports whether s is in the 8-4-4-4-12 hexadecimal form SPDK
+// prints UUIDs in (either case). It says nothing of which kind of UUID.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
