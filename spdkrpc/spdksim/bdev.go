@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
 func (m *model) mallocCreateLocked(p params) (any, error) {
@@ -163,34 +165,18 @@ func (m *model) lookupBdevLocked(name string) (*bdev, bool) {
 }
 
 func (m *model) getIostatLocked(p params) (any, error) {
-	type stat struct {
-		Name              string `json:"name"`
-		BytesRead         uint64 `json:"bytes_read"`
-		NumReadOps        uint64 `json:"num_read_ops"`
-		BytesWritten      uint64 `json:"bytes_written"`
-		NumWriteOps       uint64 `json:"num_write_ops"`
-		BytesUnmapped     uint64 `json:"bytes_unmapped"`
-		NumUnmapOps       uint64 `json:"num_unmap_ops"`
-		ReadLatencyTicks  uint64 `json:"read_latency_ticks"`
-		WriteLatencyTicks uint64 `json:"write_latency_ticks"`
-		UnmapLatencyTicks uint64 `json:"unmap_latency_ticks"`
-	}
-	type iostat struct {
-		TickRate uint64 `json:"tick_rate"`
-		Ticks    uint64 `json:"ticks"`
-		Bdevs    []stat `json:"bdevs"`
-	}
-	out := iostat{TickRate: 1000000000, Ticks: uint64(time.Now().UnixNano()), Bdevs: []stat{}}
+	// No I/O runs through the simulator: every counter is zero.
+	out := spdkrpc.Iostat{TickRate: 1000000000, Ticks: uint64(time.Now().UnixNano()), Bdevs: []spdkrpc.BdevIostat{}}
 	if name, ok := p.strOK("name"); ok {
 		b, found := m.lookupBdevLocked(name)
 		if !found {
 			return nil, syncErr(enodev)
 		}
-		out.Bdevs = append(out.Bdevs, stat{Name: b.name})
+		out.Bdevs = append(out.Bdevs, spdkrpc.BdevIostat{Name: spdkrpc.BdevName(b.name)})
 		return out, nil
 	}
 	for _, b := range m.bdevs {
-		out.Bdevs = append(out.Bdevs, stat{Name: b.name})
+		out.Bdevs = append(out.Bdevs, spdkrpc.BdevIostat{Name: spdkrpc.BdevName(b.name)})
 	}
 	return out, nil
 }
