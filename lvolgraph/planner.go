@@ -239,10 +239,17 @@ func (g *Graph) judge(c *Lvol, replica string, own Ownership, kept map[spdkrpc.L
 
 // foreignReason says whose chains read from c, naming the nearest lvol in
 // the way (foreign is in breadth-first order) and its owner.
+// maxNamedOwners is how many other owners a refusal's sentence names.
+const maxNamedOwners = 5
+
 func (g *Graph) foreignReason(c *Lvol, foreign []*Lvol, replica string, own Ownership) string {
+	// A set: an image shared by thousands of replicas must not cost a
+	// quadratic scan, nor a sentence naming them all.
+	seen := map[string]bool{}
 	var owners []string
 	for _, d := range foreign {
-		if o := g.owner(d, own); o != "" && !slices.Contains(owners, o) {
+		if o := g.owner(d, own); o != "" && !seen[o] {
+			seen[o] = true
 			owners = append(owners, o)
 		}
 	}
@@ -251,6 +258,8 @@ func (g *Graph) foreignReason(c *Lvol, foreign []*Lvol, replica string, own Owne
 	switch {
 	case len(owners) == 1:
 		whose = owners[0] + "'s chain"
+	case len(owners) > maxNamedOwners:
+		whose = fmt.Sprintf("the chains of %s and %d more", strings.Join(owners[:maxNamedOwners], ", "), len(owners)-maxNamedOwners)
 	case len(owners) > 1:
 		whose = "the chains of " + strings.Join(owners, ", ")
 	}

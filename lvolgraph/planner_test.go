@@ -223,6 +223,12 @@ func TestPlanCleanup_rules(t *testing.T) {
 			s.add("lvs0", "r-7", false, "bi-x-disk-1")
 		}, lvol: "bi-x-disk-1", rule: RuleBackingImage, inv: "lvs0/r-7",
 			reason: "lvs0/bi-x-disk-1 is a backing image of the chains of pvc-a-r-1, r-7: "},
+		{name: "backing image of many chains", root: "bi-x-disk-1", edit: func(s *scene) {
+			for _, r := range []string{"r-1", "r-2", "r-3", "r-4", "r-5", "r-6", "r-7"} {
+				s.add("lvs0", r, false, "bi-x-disk-1")
+			}
+		}, lvol: "bi-x-disk-1", rule: RuleBackingImage, inv: "lvs0/r-7",
+			reason: "lvs0/bi-x-disk-1 is a backing image of the chains of r-1, r-2, r-3, r-4, r-5 and 2 more: "},
 		{name: "reader deeper down", edit: func(s *scene) {
 			s.add("lvs0", "b-snap-x", true, "b-snap-1")
 			s.add("lvs0", "r-9", false, "b-snap-x")
