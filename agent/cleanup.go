@@ -18,12 +18,16 @@ type cleanupParams struct {
 	Keep    []string `json:"keep,omitempty"`
 }
 
-func (p cleanupParams) request() lvolgraph.CleanupRequest {
-	req := lvolgraph.CleanupRequest{Lvstore: lvolgraph.ParseRef(p.Lvstore), Replica: p.Replica}
+func (p cleanupParams) request(g *lvolgraph.Graph) (lvolgraph.CleanupRequest, error) {
+	lvs, e := lvstoreRef(g, p.Lvstore)
+	if e != nil {
+		return lvolgraph.CleanupRequest{}, e
+	}
+	req := lvolgraph.CleanupRequest{Lvstore: lvs, Replica: p.Replica}
 	for _, k := range p.Keep {
 		req.Keep = append(req.Keep, lvolgraph.ParseRef(k))
 	}
-	return req
+	return req, nil
 }
 
 func decodeCleanup(method string, raw json.RawMessage) (cleanupParams, error) {
@@ -49,7 +53,11 @@ type PlanReply struct {
 
 // plan runs the planner, mapping its errors to SPDK-style ones.
 func plan(g *lvolgraph.Graph, method string, p cleanupParams) (lvolgraph.Plan, error) {
-	pl, err := lvolgraph.PlanCleanup(g, p.request())
+	req, err := p.request(g)
+	if err != nil {
+		return lvolgraph.Plan{}, err
+	}
+	pl, err := lvolgraph.PlanCleanup(g, req)
 	switch {
 	case err == nil:
 		return pl, nil
@@ -163,7 +171,13 @@ func (a *Agent) applyCleanup(ctx context.Context, req *spdkserver.Request) (any,
 // so that the listings are not read halfway through a destructive call of
 // another caller (which would show a transient anomaly and refuse all).
 func (a *Agent) freshPlan(ctx context.Context, method string, p cleanupParams) (lvolgraph.Plan, refusalFacts, error) {
-	unlock, err := a.locks.lock(ctx, a.lockKey(guardDeleteLvstore, lvolgraph.ParseRef(p.Lvstore)))
+	key := "node"
+	if snap := a.follower.current(); snap != nil && snap.Graph != nil {
+		if r, e := lvstoreRef(snap.Graph, p.Lvstore); e == nil {
+			key = a.lockKey(guardDeleteLvstore, r)
+		}
+	}
+	unlock, err := a.locks.lock(ctx, key)
 	if err != nil {
 		return lvolgraph.Plan{}, refusalFacts{}, errSPDKUnavailable(method, err)
 	}

@@ -210,7 +210,7 @@ func (a *Agent) guarded(ctx context.Context, req *spdkserver.Request, k guardKin
 	if callErr == nil && retire != "" {
 		// Deleted on purpose: its absence must not make the graph
 		// incomplete from now on.
-		if _, err := a.seen.forget(string(retire)); err != nil {
+		if _, err := a.seen.forget(retire); err != nil {
 			a.log.Warn("forgetting a deleted lvstore", "lvstore", retire, "err", err)
 		}
 	}

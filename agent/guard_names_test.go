@@ -142,3 +142,33 @@ func TestGuard_targetSPDKResolvesButGraphDoesNot(t *testing.T) {
 		t.Fatalf("delete of an unknown lvstore = %v, want SPDK's -19", err)
 	}
 }
+
+// TestAgentMethods_lvstoreNamedOddly: the agent_* methods that take "an
+// lvstore name or UUID" resolve it explicitly, as the guard does, rather
+// than by the string's shape; a string that is one lvstore's name and
+// another's UUID is refused as ambiguous rather than guessed.
+func TestAgentMethods_lvstoreNamedOddly(t *testing.T) {
+	n := startNode(t, nodeOpts{allowSelf: true, noDemo: true})
+	ctx := context.Background()
+	lvstoreWithClone(t, n, "M1", "a/b")
+	var plan PlanReply
+	if err := n.via.Call(ctx, "agent_plan_cleanup", map[string]string{"lvstore": "a/b", "replica": "v"}, &plan); err != nil {
+		t.Fatalf("plan in lvstore a/b: %v", err)
+	}
+	if len(plan.Delete) != 1 || plan.Delete[0].Alias != "a/b/v" {
+		t.Errorf("plan for replica v in a/b deletes %+v, want only a/b/v", plan.Delete)
+	}
+	var lvols LvolsReply
+	if err := n.via.Call(ctx, "agent_get_lvols", map[string]string{"lvstore": "a/b"}, &lvols); err != nil || len(lvols.Lvols) != 2 {
+		t.Fatalf("lvols of a/b: %v, %d lvols, want 2", err, len(lvols.Lvols))
+	}
+
+	// An lvstore named like the first one's UUID.
+	u := string(n.agent.Current().Graph.Lvstores()[0].UUID)
+	lvstoreWithClone(t, n, "M2", u)
+	err := n.via.Call(ctx, "agent_get_lvols", map[string]string{"lvstore": u}, &lvols)
+	var se *spdkrpc.Error
+	if !errors.As(err, &se) || se.Code != -22 || !strings.Contains(se.Message, "name of lvstore") {
+		t.Fatalf("lvols of the ambiguous %q: %v, want -22 naming the ambiguity", u, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spdk-agent/spdk-agent/lvolgraph"
@@ -146,11 +147,39 @@ func selectLvstore(g *lvolgraph.Graph, method, ref string) (*lvolgraph.Lvstore, 
 	if ref == "" {
 		return nil, nil
 	}
-	l, ok := g.Lvstore(lvolgraph.ParseRef(ref))
+	r, err := lvstoreRef(g, ref)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := g.Lvstore(r)
 	if !ok {
 		return nil, &spdkrpc.Error{Code: -19, Message: fmt.Sprintf("No such device: %s: no lvstore %q", method, ref)}
 	}
 	return l, nil
+}
+
+// lvstoreRef resolves an "lvstore name or UUID" parameter explicitly
+// (invariant 1) rather than by the string's shape: SPDK accepts lvstore
+// names with a slash or shaped like a UUID. A string that is the name of one
+// lvstore and the UUID (in either case) of another is refused as ambiguous;
+// one that names none is returned as a name, for the caller's not-found.
+func lvstoreRef(g *lvolgraph.Graph, s string) (lvolgraph.Ref, *spdkrpc.Error) {
+	byName, named := g.Lvstore(lvolgraph.NameRef(s))
+	var byUUID *lvolgraph.Lvstore
+	found := false
+	if spdkrpc.IsUUID(s) {
+		byUUID, found = g.Lvstore(lvolgraph.UUIDRef(strings.ToLower(s)))
+	}
+	switch {
+	case named && found && byName.UUID != byUUID.UUID:
+		return lvolgraph.Ref{}, &spdkrpc.Error{Code: -22, Message: fmt.Sprintf("Invalid argument: %q is the name of lvstore %s and the UUID of lvstore %s; give the other's UUID",
+			s, byName.UUID, byUUID.Name)}
+	case named:
+		return lvolgraph.UUIDRef(byName.UUID), nil
+	case found:
+		return lvolgraph.UUIDRef(byUUID.UUID), nil
+	}
+	return lvolgraph.NameRef(s), nil
 }
 
 // lvstoreQuery decodes the optional lvstore filter of a query and returns
@@ -273,26 +302,34 @@ func (a *Agent) forgetLvstore(_ context.Context, req *spdkserver.Request) (any, 
 	if p.Lvstore == "" {
 		return nil, invalidParams(req.Method, errors.New(`"lvstore" (a name or UUID) is required`))
 	}
+	// Resolved explicitly to one remembered lvstore (invariant 1): its name
+	// and its UUID are then compared with names and UUIDs respectively.
+	ms := a.seen.match(p.Lvstore)
+	switch {
+	case len(ms) == 0:
+		return nil, &spdkrpc.Error{Code: -19, Message: fmt.Sprintf("No such device: lvstore %q is not remembered", p.Lvstore)}
+	case len(ms) > 1:
+		return nil, &spdkrpc.Error{Code: -22, Message: fmt.Sprintf("Invalid argument: %q names lvstore %s (%s) and lvstore %s (%s); give the UUID",
+			p.Lvstore, ms[0].Name, ms[0].UUID, ms[1].Name, ms[1].UUID)}
+	}
+	target := ms[0]
 	rec := a.audit.newRecord(req.Peer, req.Method, req.Params)
 	rec.Stage, rec.Decision = "decision", decisionAllowed
 	for _, c := range a.cfg.ExpectLvstores {
-		if c == p.Lvstore {
+		if c == string(target.Name) || strings.EqualFold(c, string(target.UUID)) {
 			rec.Decision, rec.Rule, rec.Reason = decisionRefused, "configured", "named by --expect-lvstore"
 			return nil, a.auditOrFail(rec, refusal(refusalFacts{Rule: "configured", Method: req.Method, Target: p.Lvstore,
-				Reason: "it is named by --expect-lvstore; remove it from the configuration instead"}))
+				Reason: fmt.Sprintf("lvstore %s (%s) is named by --expect-lvstore %s; remove it from the configuration instead", target.Name, target.UUID, c)}))
 		}
 	}
 	if snap := a.follower.current(); snap != nil && snap.Graph != nil {
-		if l, ok := snap.Graph.Lvstore(lvolgraph.ParseRef(p.Lvstore)); ok && l.Listed {
+		if l, ok := snap.Graph.Lvstore(lvolgraph.UUIDRef(target.UUID)); ok && l.Listed {
 			rec.Decision, rec.Rule, rec.Reason = decisionRefused, "lvstore-present", "SPDK still reports it"
 			return nil, a.auditOrFail(rec, refusal(refusalFacts{Rule: "lvstore-present", Method: req.Method, Target: p.Lvstore,
 				Reason: fmt.Sprintf("SPDK still reports lvstore %s (%s); only an absent lvstore can be forgotten", l.Name, l.UUID)}))
 		}
 	}
-	gone, err := a.seen.forget(p.Lvstore)
-	if errors.Is(err, ErrUnknownLvstore) {
-		return nil, &spdkrpc.Error{Code: -19, Message: fmt.Sprintf("No such device: lvstore %q is not remembered", p.Lvstore)}
-	}
+	gone, err := a.seen.forget(target.UUID)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,21 +132,36 @@ func (s *seenStore) remember(lvs []spdkrpc.Lvstore, now time.Time) error {
 	return s.saveLocked()
 }
 
-// forget removes the lvstore whose UUID or name is ref and returns it.
-func (s *seenStore) forget(ref string) (seenLvstore, error) {
+// match returns the remembered lvstores that ref names: by name, or by
+// UUID in either case (SPDK parses UUIDs). More than one is ambiguous: the
+// caller decides, nothing is guessed.
+func (s *seenStore) match(ref string) []seenLvstore {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id, l := range s.byID {
-		if l.UUID == spdkrpc.LvstoreUUID(ref) || l.Name == spdkrpc.LvstoreName(ref) {
-			delete(s.byID, id)
-			if err := s.saveLocked(); err != nil {
-				s.byID[id] = l
-				return seenLvstore{}, err
-			}
-			return l, nil
+	var out []seenLvstore
+	for _, l := range s.byID {
+		if l.Name == spdkrpc.LvstoreName(ref) || strings.EqualFold(string(l.UUID), ref) {
+			out = append(out, l)
 		}
 	}
-	return seenLvstore{}, fmt.Errorf("%w: %q", ErrUnknownLvstore, ref)
+	return out
+}
+
+// forget drops the lvstore with UUID u from memory, persisted at once; on a
+// write failure nothing changes.
+func (s *seenStore) forget(u spdkrpc.LvstoreUUID) (seenLvstore, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.byID[u]
+	if !ok {
+		return seenLvstore{}, fmt.Errorf("%w: %q", ErrUnknownLvstore, u)
+	}
+	delete(s.byID, u)
+	if err := s.saveLocked(); err != nil {
+		s.byID[u] = l
+		return seenLvstore{}, err
+	}
+	return l, nil
 }
 
 // saveLocked writes the set atomically. The caller must hold s.mu.

@@ -28,10 +28,10 @@ func TestSeenStore_rememberForgetSurvivesReload(t *testing.T) {
 	if got := again.list(); len(got) != 2 || got[0].Name != "lvs0" || got[1].UUID != "u-2" {
 		t.Fatalf("reloaded = %+v, want lvs0 and lvs1", got)
 	}
-	if _, err := again.forget("lvs1"); err != nil {
+	if _, err := again.forget("u-2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := again.forget("lvs1"); err == nil {
+	if _, err := again.forget("u-2"); err == nil {
 		t.Fatal("forgetting twice: no error")
 	}
 	third, _ := loadSeen(path)
@@ -77,5 +77,45 @@ func TestExpectation_missing(t *testing.T) {
 				t.Errorf("missing = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSeenStore_matchIsExplicit: a reference matches names as names and
+// UUIDs as UUIDs (in either case), and every match is returned so that an
+// ambiguous one is never resolved by chance.
+func TestSeenStore_matchIsExplicit(t *testing.T) {
+	s, err := loadSeen(filepath.Join(t.TempDir(), seenFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const u1, u2 = "800da8bc-906e-491c-b27d-26686b407e9b", "11111111-2222-4333-8444-555555555555"
+	// lvs-odd is named like the other lvstore's UUID: SPDK allows it.
+	lvs := []spdkrpc.Lvstore{{UUID: u1, Name: "lvs0"}, {UUID: u2, Name: spdkrpc.LvstoreName(u1)}}
+	if err := s.remember(lvs, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	uuids := func(ms []seenLvstore) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, string(m.UUID))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tt := range []struct {
+		ref  string
+		want []string
+	}{
+		{"lvs0", []string{u1}},
+		{"800DA8BC-906E-491C-B27D-26686B407E9B", []string{u1}},
+		{u2, []string{u2}},
+		{u1, []string{u2, u1}}, // the UUID of one, the name of the other
+		{"lvs9", nil},
+	} {
+		want := slices.Clone(tt.want)
+		slices.Sort(want)
+		if got := uuids(s.match(tt.ref)); !slices.Equal(got, want) {
+			t.Errorf("match(%q) = %v, want %v", tt.ref, got, want)
+		}
 	}
 }
