@@ -292,6 +292,9 @@ func (f *follower) beat() {
 func (f *follower) publish(s *Snapshot) {
 	f.gen++
 	s.Gen = f.gen
-	f.snap.Store(s)
+	prev := f.snap.Swap(s)
 	f.confirmed.Store(s.ReadAt.UnixNano())
+	if prev != nil {
+		logChanges(f.log, prev.Graph, s.Graph)
+	}
 }
