@@ -81,8 +81,9 @@ type LvolState struct {
 	AllocatedBytes uint64 `json:"allocated_bytes"`
 }
 
-// IOStat is SPDK's bdev_get_iostat answer; the JSON tags are SPDK's, so the
-// agent may decode the answer straight into it.
+// IOStat is the part of SPDK's bdev_get_iostat answer the metrics use. It is
+// health's own type (the package knows nothing of SPDK's client); its JSON
+// tags follow SPDK's names so that a NodeState reads like the answer.
 type IOStat struct {
 	// TickRate is SPDK's ticks per second: latency ticks / TickRate are
 	// seconds.
