@@ -5,17 +5,24 @@ FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test demo bench fuzz lint clean
+.PHONY: all build test test-spdk demo bench fuzz lint clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
 
-# All tests, race detector on. This is what CI runs.
+# All tests, race detector on. This is what CI runs. The real-SPDK tier
+# (tests named *Real*) runs when SPDK_TGT names an spdk_tgt binary.
 test:
+	@if [ -z "$$SPDK_TGT" ]; then echo "real-SPDK tier skipped: SPDK_TGT is not set (make test-spdk SPDK_TGT=path/to/spdk_tgt)"; fi
 	$(GO) test -race -count=1 $(PKGS)
 	cd deploy && $(GO) test -count=1 ./...
+
+# The real-SPDK tier alone; needs SPDK_TGT.
+test-spdk:
+	@if [ -z "$$SPDK_TGT" ]; then echo "test-spdk: set SPDK_TGT to an spdk_tgt binary" >&2; exit 2; fi
+	SPDK_TGT=$$(readlink -f "$$SPDK_TGT") $(GO) test -race -count=1 -run Real $(PKGS)
 
 # The whole job on the built-in SPDK simulator, then exit.
 demo: build
