@@ -22,6 +22,10 @@
 // socket, as a node's restart does; [Target.Alive] reads the process state
 // from /proc, because a killed target lingers as a zombie for a while.
 //
+// At most [MaxTargets] targets run at once on the machine, whichever test
+// processes start them: Start waits for a free slot (a flock'd file in the
+// temporary directory, freed by the kernel if the holder dies).
+//
 // Targets are started as the shared README's start.sh starts them: no
 // hugepages (-s memory), core 0, no PCI scan, no core files; their output
 // goes to a log file whose tail is quoted when a start fails.

@@ -63,6 +63,7 @@ type Options struct {
 type Target struct {
 	opts    Options
 	ownsDir bool
+	slot    *slot // one of the machine's MaxTargets, held until Stop
 	// Socket is the target's RPC socket; Log its output.
 	Socket, Log string
 
@@ -91,11 +92,16 @@ func Start(ctx context.Context, opts Options) (*Target, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 30 * time.Second
 	}
-	t := &Target{opts: opts}
+	sl, err := acquireSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{opts: opts, slot: sl}
 	if t.opts.Dir == "" {
 		// Short: a Unix socket path has a 108-byte limit.
 		d, err := os.MkdirTemp("", "tgt")
 		if err != nil {
+			sl.release()
 			return nil, err
 		}
 		t.opts.Dir, t.ownsDir = d, true
@@ -106,6 +112,7 @@ func Start(ctx context.Context, opts Options) (*Target, error) {
 		if t.ownsDir {
 			os.RemoveAll(t.opts.Dir)
 		}
+		sl.release()
 		return nil, err
 	}
 	return t, nil
@@ -262,6 +269,7 @@ func (t *Target) Restart(ctx context.Context) error {
 // Stop ends the process and removes the directory Start made.
 func (t *Target) Stop() {
 	t.stopProcess()
+	t.slot.release()
 	if t.ownsDir {
 		os.RemoveAll(t.opts.Dir)
 	}
