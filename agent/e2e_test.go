@@ -13,12 +13,17 @@ import (
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdktgt"
 )
 
-// node is a simulated SPDK target with the demo node built, an agent in
-// front of it, and clients of both sockets.
+func TestMain(m *testing.M) { os.Exit(spdktgt.Main(m)) }
+
+// node is an SPDK target (the simulator, or a real spdk_tgt in the
+// real-SPDK tier) with the demo node built, an agent in front of it, and
+// clients of both sockets.
 type node struct {
-	sim   *spdksim.Sim
+	sim   *spdksim.Sim    // nil on a real target
+	tgt   *spdktgt.Target // nil on the simulator
 	demo  *spdksim.DemoNode
 	agent *Agent
 	cfg   Config
@@ -77,6 +82,7 @@ type nodeOpts struct {
 	allowSelf bool          // put the test's uid on the allow list
 	denySelf  bool          // allow only a uid that is not the test's
 	noDemo    bool
+	real      bool // a real spdk_tgt (the shared one) instead of the simulator
 	health    bool // serve the health socket
 	disk      bool // manage one filesystem disk
 	edit      func(*Config)
@@ -90,19 +96,30 @@ func startNode(t testing.TB, o nodeOpts) *node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	poll := o.poll
-	if poll == 0 {
-		poll = -1
-	}
-	sim := spdksim.New(spdksim.Options{PollInterval: poll})
 	ctx, cancel := context.WithCancel(context.Background())
-	spdkSock := filepath.Join(dir, "spdk.sock")
-	if err := sim.Start(ctx, spdkSock); err != nil {
-		t.Fatal(err)
+	n := &node{dir: dir}
+	var spdkSock string
+	if o.real {
+		n.tgt = spdktgt.Shared(t)
+		spdkSock = n.tgt.Socket
+	} else {
+		poll := o.poll
+		if poll == 0 {
+			poll = -1
+		}
+		n.sim = spdksim.New(spdksim.Options{PollInterval: poll})
+		spdkSock = filepath.Join(dir, "spdk.sock")
+		if err := n.sim.Start(ctx, spdkSock); err != nil {
+			t.Fatal(err)
+		}
 	}
-	n := &node{sim: sim, dir: dir}
 	if !o.noDemo {
-		if n.demo, err = sim.BuildDemoNode(ctx, dir); err != nil {
+		if n.sim != nil {
+			n.demo, err = n.sim.BuildDemoNode(ctx, dir)
+		} else {
+			n.demo, err = spdksim.BuildDemoNode(ctx, clientCall(n.tgt.Client(t)), dir)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,10 +162,54 @@ func startNode(t testing.TB, o nodeOpts) *node {
 			t.Errorf("agent Run: %v", err)
 		}
 		cancel()
-		sim.Close()
+		if n.sim != nil {
+			n.sim.Close()
+		}
 	})
 	n.waitFor(t, "a complete graph", func(s Status) bool { return s.Graph.Complete })
 	return n
+}
+
+// clientCall adapts a client to the demo builder's CallFunc.
+func clientCall(c *spdkrpc.Client) spdksim.CallFunc {
+	return func(ctx context.Context, method string, params any) (json.RawMessage, error) {
+		var raw json.RawMessage
+		err := c.Call(ctx, method, params, &raw)
+		return raw, err
+	}
+}
+
+// crashSPDK kills the target as a crash would: the simulator drops its
+// connections and answers nothing; a real spdk_tgt gets SIGKILL.
+func (n *node) crashSPDK(t testing.TB) {
+	t.Helper()
+	if n.sim != nil {
+		n.sim.Crash()
+		return
+	}
+	n.tgt.Kill()
+}
+
+// restartSPDK starts the crashed (or running) target again with its memory
+// gone: malloc bdevs and their lvstores are lost, aio files remain.
+func (n *node) restartSPDK(t testing.TB) {
+	t.Helper()
+	var err error
+	if n.sim != nil {
+		err = n.sim.Restart(context.Background())
+	} else {
+		err = n.tgt.Restart(context.Background())
+	}
+	if err != nil {
+		t.Fatalf("restart SPDK: %v", err)
+	}
+}
+
+// backends runs body once on the simulator and once on a real spdk_tgt
+// (the latter skipped, with one line, when the real-SPDK tier is off).
+func backends(t *testing.T, body func(t *testing.T, real bool)) {
+	t.Run("sim", func(t *testing.T) { body(t, false) })
+	t.Run("real", func(t *testing.T) { body(t, true) })
 }
 
 // status asks the agent for its status over its socket.

@@ -12,8 +12,10 @@ import (
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
 )
 
-func TestFollow_notificationDrivesUpdate(t *testing.T) {
-	n := startNode(t, nodeOpts{})
+func TestRealAndSim_followNotificationDrivesUpdate(t *testing.T) { backends(t, followNotificationDrivesUpdate) }
+
+func followNotificationDrivesUpdate(t *testing.T, real bool) {
+	n := startNode(t, nodeOpts{real: real})
 	ctx := context.Background()
 	before := n.status(t).Graph.Lvols
 	// Created straight on SPDK: only the notification tells the agent.
@@ -34,15 +36,15 @@ func TestFollow_notificationDrivesUpdate(t *testing.T) {
 	}
 }
 
-func TestFollow_crashAndRestart(t *testing.T) {
-	n := startNode(t, nodeOpts{allowSelf: true})
+func TestRealAndSim_followCrashAndRestart(t *testing.T) { backends(t, followCrashAndRestart) }
+
+func followCrashAndRestart(t *testing.T, real bool) {
+	n := startNode(t, nodeOpts{allowSelf: true, real: real})
 	ctx := context.Background()
-	n.sim.Crash()
+	n.crashSPDK(t)
 	n.waitFor(t, "disconnected", func(s Status) bool { return !s.SPDK.Connected })
 	start := time.Now()
-	if err := n.sim.Restart(ctx); err != nil {
-		t.Fatal(err)
-	}
+	n.restartSPDK(t)
 	n.waitFor(t, "reconnected and synced", func(s Status) bool { return s.SPDK.Connected && s.Graph.Synced && len(s.Graph.Missing) > 0 })
 	// Timing is reported, not asserted: the socket watcher makes this well
 	// under a second, the client's backoff alone up to 2 s.

@@ -19,6 +19,10 @@ var shared struct {
 	err error // a start that failed fails every later test at once
 }
 
+// SharedMemMB is the shared target's memory: enough for the 256 MiB
+// malloc lvstore of the demo node and a few more bdevs.
+const SharedMemMB = 2048
+
 // Main runs a test package's tests and then stops its shared target. Use
 // it from TestMain: os.Exit(spdktgt.Main(m)).
 func Main(m *testing.M) int {
@@ -46,7 +50,7 @@ func Shared(t testing.TB) *Target {
 	}
 	ctx := context.Background()
 	if shared.tgt == nil {
-		shared.tgt, shared.err = Start(ctx, Options{Binary: bin})
+		shared.tgt, shared.err = Start(ctx, Options{Binary: bin, MemMB: SharedMemMB})
 		if shared.err != nil {
 			t.Fatalf("spdktgt: %v", shared.err)
 		}
