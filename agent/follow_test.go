@@ -12,7 +12,9 @@ import (
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
 )
 
-func TestRealAndSim_followNotificationDrivesUpdate(t *testing.T) { backends(t, followNotificationDrivesUpdate) }
+func TestRealAndSim_followNotificationDrivesUpdate(t *testing.T) {
+	backends(t, followNotificationDrivesUpdate)
+}
 
 func followNotificationDrivesUpdate(t *testing.T, real bool) {
 	n := startNode(t, nodeOpts{real: real})
