@@ -102,23 +102,32 @@ func TestFollow_seenLvstoresSurviveAgentRestart(t *testing.T) {
 	}
 }
 
-func TestCleanup_racesProxiedDelete(t *testing.T) {
+func TestRealAndSim_cleanupRacesProxiedDelete(t *testing.T) {
+	backends(t, cleanupRacesProxiedDelete)
+}
+
+// A cleanup and a proxied delete of the same lvol race; whichever wins,
+// the lvol is deleted once, reported once, and nothing else is touched.
+func cleanupRacesProxiedDelete(t *testing.T, real bool) {
 	for i := range 6 {
-		n := startNode(t, nodeOpts{allowSelf: true})
+		n := startNode(t, nodeOpts{allowSelf: true, real: real})
 		ctx := context.Background()
 		target := "lvs-malloc/r-10"
 		var wg sync.WaitGroup
 		var rep CleanupReport
 		var cleanErr, delErr error
-		wg.Go(func() {
+		cleanup := func() {
 			cleanErr = n.via.Call(ctx, "agent_apply_cleanup", map[string]any{"lvstore": "lvs-malloc", "replica": "r-10"}, &rep)
-		})
-		wg.Go(func() {
-			if i%2 == 1 {
-				time.Sleep(time.Millisecond)
-			}
-			_, delErr = n.via.CallRaw(ctx, "bdev_lvol_delete", params("name", target))
-		})
+		}
+		del := func() { _, delErr = n.via.CallRaw(ctx, "bdev_lvol_delete", params("name", target)) }
+		// Both orders of sending; which one SPDK sees first is the race.
+		if i%2 == 0 {
+			wg.Go(cleanup)
+			wg.Go(del)
+		} else {
+			wg.Go(del)
+			wg.Go(cleanup)
+		}
 		wg.Wait()
 		if cleanErr != nil {
 			t.Fatalf("cleanup: %v", cleanErr)
