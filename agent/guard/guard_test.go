@@ -1,0 +1,167 @@
+package guard
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+// stackState is a node recorded from a real spdk_tgt v26.05:
+//
+//	M0 -split-> M0p0 (lvsA: v1 -> lvsN: n1), M0p1 (free)
+//	M1 -passthru-> P1 (lvsP: esB <- img, esC <- lvsR/vA)
+//	M2+M3 -raid1-> R0 (lvsR: snapA <- vA, cloneA; esA <- img)
+//	img: a malloc backing image with two esnap clones
+func stackState(t testing.TB) *State {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/stack.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Bdevs    json.RawMessage `json:"bdev_get_bdevs"`
+		Lvstores json.RawMessage `json:"bdev_lvol_get_lvstores"`
+		Lvols    json.RawMessage `json:"bdev_lvol_get_lvols"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewState(Read{Bdevs: r.Bdevs, Lvstores: r.Lvstores, Lvols: r.Lvols})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+const (
+	uuidVA    = "15f1cc00-4861-4293-9634-1e1892359552"
+	uuidSnapA = "fda8510a-51ec-4b2b-990b-2cb859fa59d1"
+	uuidEsA   = "cb3214ee-c976-4512-b060-8f65524ffe06"
+	uuidV1    = "6fe662c7-7f65-4fff-8514-a8bf5dd666f1"
+	uuidLvsN  = "c1fe2ce2-dd2f-4c55-9cf7-62c15c68bca7"
+	uuidM0    = "072bd4c6-55cb-4cf1-b884-ac1b5bb6f229"
+)
+
+func TestDecideOnARealStack(t *testing.T) {
+	s := stackState(t)
+	for _, tt := range []struct {
+		method, params string
+		rule           string // "" = allowed
+		forward        string // the params forwarded, when allowed and given
+		dependent      string // one dependent a refusal must name
+	}{
+		// Removals at every depth of the stack.
+		{"bdev_malloc_delete", `{"name":"M0"}`, RuleHasDependents, "", "M0p0"},
+		{"bdev_malloc_delete", `{"name":"` + uuidM0 + `"}`, RuleHasDependents, "", "M0p0"},
+		{"bdev_split_delete", `{"base_bdev":"M0"}`, RuleLvstoreBase, "", "lvstore lvsA"},
+		{"bdev_lvol_delete", `{"name":"lvsA/v1"}`, RuleLvstoreBase, "", "lvsN/n1"},
+		{"bdev_passthru_delete", `{"name":"P1"}`, RuleLvstoreBase, "", "lvsP/esC"},
+		{"bdev_raid_delete", `{"name":"R0"}`, RuleLvstoreBase, "", "lvsR/cloneA"},
+		{"bdev_malloc_delete", `{"name":"M2"}`, RuleHasDependents, "", "R0"},
+		{"bdev_raid_remove_base_bdev", `{"name":"M2"}`, "", `{"name":"M2"}`, ""},
+		{"bdev_malloc_delete", `{"name":"img"}`, RuleBackingImage, "", "lvsP/esB"},
+		{"bdev_lvol_delete", `{"name":"lvsR/vA"}`, RuleBackingImage, "", "lvsP/esC"},
+		{"bdev_malloc_delete", `{"name":"M0p1"}`, "", `{"name":"M0p1"}`, ""},
+		// Resolution as SPDK's: a UUID in capitals, lvs/name.
+		{"bdev_lvol_delete", `{"name":"` + strings.ToUpper(uuidSnapA) + `"}`, RuleHasDependents, "", "lvsR/cloneA"},
+		{"bdev_lvol_delete", `{"name":"lvsR/esA"}`, "", `{"name":"` + uuidEsA + `"}`, ""},
+		{"bdev_lvol_delete", `{"name":"` + strings.ToUpper(uuidEsA) + `"}`, "", `{"name":"` + uuidEsA + `"}`, ""},
+		{"bdev_lvol_delete", `{"name":"lvsR/nothing"}`, "", `{"name":"lvsR/nothing"}`, ""},
+		{"bdev_lvol_delete_lvstore", `{"lvs_name":"lvsN"}`, RuleLvstoreEmpty, "", "lvsN/n1"},
+		{"bdev_lvol_delete_lvstore", `{"uuid":"` + strings.ToUpper(uuidLvsN) + `"}`, RuleLvstoreEmpty, "", "lvsN/n1"},
+		// Chain rewrites.
+		{"bdev_lvol_set_parent", `{"lvol_name":"lvsR/snapA","parent_name":"lvsR/vA"}`, RuleCycle, "", ""},
+		{"bdev_lvol_decouple_parent", `{"name":"lvsR/snapA"}`, RuleChainRewrite, "", "lvsR/vA"},
+		{"bdev_lvol_inflate", `{"name":"lvsR/cloneA"}`, "", `{"name":"b8b3824f-9dad-4763-b410-2253b08f785e"}`, ""},
+		{"bdev_lvol_set_parent_bdev", `{"lvol_name":"lvsR/vA","parent_name":"img"}`, RuleChainRewrite, "", "lvsP/esC"},
+		{"bdev_lvol_set_parent_bdev", `{"lvol_name":"lvsR/esA","parent_name":"M0"}`, RuleClaimedParent, "", ""},
+		{"bdev_lvol_set_parent_bdev", `{"lvol_name":"lvsR/esA","parent_name":"M0p1"}`, "", `{"lvol_name":"` + uuidEsA + `","parent_name":"M0p1"}`, ""},
+		{"bdev_lvol_clone_bdev", `{"bdev":"img","lvs_name":"lvsR","clone_name":"esD"}`, "", "", ""},
+		{"bdev_lvol_clone_bdev", `{"bdev":"P1","lvs_name":"lvsR","clone_name":"esD"}`, RuleClaimedParent, "", ""},
+		{"bdev_lvol_clone_bdev", `{"bdev":"lvsA/v1","lvs_name":"lvsR","clone_name":"esD"}`, RuleClaimedParent, "", ""},
+		// Resizes, copies, renames.
+		{"bdev_lvol_resize", `{"name":"lvsA/v1","size_in_mib":4}`, RuleShrink, "", "lvstore lvsN"},
+		{"bdev_lvol_resize", `{"name":"lvsA/v1","size_in_mib":12}`, "", `{"name":"` + uuidV1 + `","size_in_mib":12}`, ""},
+		{"bdev_lvol_resize", `{"name":"lvsR/esA","size_in_mib":4}`, "", "", ""},
+		{"bdev_lvol_start_shallow_copy", `{"src_lvol_name":"lvsR/snapA","dst_bdev_name":"M0p0"}`, RuleCopyOntoUsed, "", "lvstore lvsA"},
+		{"bdev_lvol_start_shallow_copy", `{"src_lvol_name":"lvsR/snapA","dst_bdev_name":"M0p1"}`, "", "", ""},
+		{"bdev_lvol_rename", `{"old_name":"lvsR/snapA","new_name":"x"}`, RuleRenameReadOnly, "", ""},
+		{"bdev_lvol_rename", `{"old_name":"lvsR/esA","new_name":"` + strings.Repeat("e", 64) + `"}`, RuleNameTooLong, "", ""},
+		{"bdev_lvol_rename", `{"old_name":"lvsR/esA","new_name":""}`, "", `{"old_name":"` + uuidEsA + `","new_name":""}`, ""},
+		// Params SPDK would read differently.
+		{"bdev_lvol_delete", `{"name":"lvsR/esA","name":"lvsR/snapA"}`, RuleInvalidParams, "", ""},
+		{"bdev_lvol_delete", `{"name":"lvsR/snapA\u0000x"}`, RuleInvalidParams, "", ""},
+		{"bdev_lvol_delete", `["lvsR/snapA"]`, RuleInvalidParams, "", ""},
+		{"bdev_lvol_delete", `{"name":"lvsR/\u0065sA"}`, "", `{"name":"` + uuidEsA + `"}`, ""},
+	} {
+		t.Run(tt.method+" "+tt.params, func(t *testing.T) {
+			d := Decide(tt.method, json.RawMessage(tt.params), Env{State: s})
+			if got := d.Rule; got != tt.rule || d.Allowed != (tt.rule == "") {
+				t.Fatalf("rule %q allowed %v, want %q (%s)", got, d.Allowed, tt.rule, d.Reason)
+			}
+			if tt.forward != "" && string(d.Forward) != tt.forward {
+				t.Errorf("forwards %s, want %s", d.Forward, tt.forward)
+			}
+			if tt.dependent != "" && !containsString(d.Dependents, tt.dependent) {
+				t.Errorf("dependents %v lack %s", d.Dependents, tt.dependent)
+			}
+		})
+	}
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestUncertainObjectsAreRefused(t *testing.T) {
+	s := stackState(t)
+	env := Env{State: s, Uncertain: func(o Obj) bool { return o == lvolObj(uuidEsA) }}
+	if d := Decide("bdev_lvol_delete", json.RawMessage(`{"name":"lvsR/esA"}`), env); d.Rule != RuleUncertain {
+		t.Fatalf("delete of an uncertain lvol: %+v", d)
+	}
+	if d := Decide("bdev_lvol_delete", json.RawMessage(`{"name":"lvsR/cloneA"}`), env); !d.Allowed {
+		t.Fatalf("delete of another lvol: %+v", d)
+	}
+}
+
+func TestRenameOfALvolSetReadOnlyIsRefused(t *testing.T) {
+	s := stackState(t)
+	env := Env{State: s, ReadOnly: func(u string) bool { return u == uuidEsA }}
+	if d := Decide("bdev_lvol_rename", json.RawMessage(`{"old_name":"lvsR/esA","new_name":"x"}`), env); d.Rule != RuleRenameReadOnly {
+		t.Fatalf("got %+v", d)
+	}
+}
+
+// Every method a real spdk_tgt v26.05 offers has a class.
+func TestEveryRecordedMethodIsClassified(t *testing.T) {
+	raw, err := os.ReadFile("testdata/rpc_get_methods.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var methods []string
+	if err := json.Unmarshal(raw, &methods); err != nil {
+		t.Fatal(err)
+	}
+	if len(methods) != 226 {
+		t.Fatalf("recorded list has %d methods, want 226", len(methods))
+	}
+	for _, m := range methods {
+		e, ok := Lookup(m)
+		if !ok {
+			t.Errorf("%s is not in the table", m)
+			continue
+		}
+		if e.Class == Graph && e.check == nil {
+			t.Errorf("%s is a graph method without a check", m)
+		}
+	}
+	if _, ok := Lookup("bdev_frobnicate_everything"); ok {
+		t.Error("an unknown method is in the table")
+	}
+}
