@@ -9,15 +9,15 @@ import (
 // Rules a refusal names, in a form programs can match. The names the agent
 // used before this package keep their meaning.
 const (
-	RuleInvalidParams  = "invalid-params"     // params SPDK would read differently, or not at all
-	RuleBackingImage   = "backing-image"      // an esnap clone (or a backing-image chain) reads from it
-	RuleHasDependents  = "has-dependents"     // something else stands on it
-	RuleLvstoreBase    = "lvstore-base"       // an lvstore sits on it
-	RuleLvstoreEmpty   = "lvstore-not-empty"  // SPDK would delete the lvstore's lvols with it
-	RuleDegraded       = "degraded-lvol"      // an lvol without its bdev; SPDK may crash deleting it
-	RuleAnomaly        = "graph-anomaly"      // the lvstore's listings disagree
-	RuleChainRewrite   = "chain-rewrite"      // another lvol's chain would change
-	RuleCycle          = "cycle"              // the new parent reads from the lvol (SPDK spins or crashes)
+	RuleInvalidParams  = "invalid-params"    // params SPDK would read differently, or not at all
+	RuleBackingImage   = "backing-image"     // an esnap clone (or a backing-image chain) reads from it
+	RuleHasDependents  = "has-dependents"    // something else stands on it
+	RuleLvstoreBase    = "lvstore-base"      // an lvstore sits on it
+	RuleLvstoreEmpty   = "lvstore-not-empty" // SPDK would delete the lvstore's lvols with it
+	RuleDegraded       = "degraded-lvol"     // an lvol without its bdev; SPDK may crash deleting it
+	RuleAnomaly        = "graph-anomaly"     // the lvstore's listings disagree
+	RuleChainRewrite   = "chain-rewrite"     // another lvol's chain would change
+	RuleCycle          = "cycle"             // the new parent reads from the lvol (SPDK spins or crashes)
 	RuleClaimedParent  = "esnap-parent-claimed"
 	RuleShrink         = "shrink-under-reader"
 	RuleCopyOntoUsed   = "copy-onto-used"
