@@ -26,6 +26,20 @@ const (
 	defaultStateDir     = "/var/lib/spdk-agent"
 )
 
+// parseMethodTimeouts reads --method-timeout METHOD=DURATION values.
+func parseMethodTimeouts(vals []string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for _, v := range vals {
+		m, d, ok := strings.Cut(v, "=")
+		dur, err := time.ParseDuration(d)
+		if !ok || m == "" || err != nil {
+			return nil, fmt.Errorf("%w: --method-timeout %q: want METHOD=DURATION, such as bdev_examine=2m", errUsage, v)
+		}
+		out[m] = dur
+	}
+	return out, nil
+}
+
 // listFlag is a repeatable flag whose default comes from a comma-separated
 // environment variable.
 type listFlag []string
@@ -97,6 +111,11 @@ func runAgent(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Registry, "registry", envDefault("SPDK_AGENT_REGISTRY", ""), "cluster registry of disk UUIDs (SPDK_AGENT_REGISTRY)")
 	hostname, _ := os.Hostname()
 	fs.StringVar(&cfg.Node, "node", envDefault("SPDK_AGENT_NODE", envDefault("NODE_NAME", hostname)), "this node's name in the registry (SPDK_AGENT_NODE, then NODE_NAME, then the host name)")
+	fs.DurationVar(&cfg.CallTimeout, "call-timeout", envDuration("SPDK_AGENT_CALL_TIMEOUT", 10*time.Second), "deadline of one forwarded call; negative: none (SPDK_AGENT_CALL_TIMEOUT)")
+	methodTimeouts := envList("SPDK_AGENT_METHOD_TIMEOUT")
+	fs.Var(&methodTimeouts, "method-timeout", "METHOD=DURATION deadline for one method; repeatable (SPDK_AGENT_METHOD_TIMEOUT, comma-separated)")
+	allowMethods := envList("SPDK_AGENT_ALLOW_METHOD")
+	fs.Var(&allowMethods, "allow-method", "forward METHOD although the guard refuses or does not know it; repeatable (SPDK_AGENT_ALLOW_METHOD)")
 	logFormat := fs.String("log-format", envDefault("SPDK_AGENT_LOG_FORMAT", "text"), "log format: text or json (SPDK_AGENT_LOG_FORMAT)")
 	debug := fs.Bool("debug", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
@@ -116,6 +135,10 @@ func runAgent(ctx context.Context, args []string) error {
 	cfg.Logger = log
 	agent.Version = version
 	cfg.ExpectLvstores = expect
+	cfg.AllowMethods = allowMethods
+	if cfg.MethodTimeouts, err = parseMethodTimeouts(methodTimeouts); err != nil {
+		return err
+	}
 	cfg.Disks = disks
 	if cfg.AllowUIDs, err = ids("allow-uid", uids); err != nil {
 		return err

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/spdk-agent/spdk-agent/agent/guard"
 	"github.com/spdk-agent/spdk-agent/diskid"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
@@ -25,7 +27,13 @@ type Agent struct {
 	allow    allowList
 	audit    *auditor
 	seen     *seenStore
-	locks    *keyedLocks
+	locks    *keyedLocks // disk operations, by path
+	// gate serializes graph-changing calls (see gate.go); uncertain
+	// holds the objects of those SPDK did not answer in time; lastState
+	// is the guard's last fresh read, for calls that need none.
+	gate      gate
+	uncertain *uncertainSet
+	lastState atomic.Pointer[guard.State]
 	metrics  *agentMetrics // nil when metrics are off
 	server   *spdkserver.Server
 	clients  []*spdkrpc.Client
@@ -86,6 +94,8 @@ func New(cfg Config) (*Agent, error) {
 		seen:     seen,
 		readOnly: ro,
 		locks:    newKeyedLocks(),
+		gate:      newGate(),
+		uncertain: newUncertainSet(),
 	}
 	a.metrics = newAgentMetrics(a)
 	// The follower exists before its client: the client's observer may

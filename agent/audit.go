@@ -26,19 +26,22 @@ const (
 // allowed gets two lines with the same ID: the decision, written before the
 // call is sent to SPDK, and the result.
 type auditRecord struct {
-	Time     time.Time       `json:"time"`
-	ID       uint64          `json:"id"`
-	Stage    string          `json:"stage"` // "decision" or "result"
-	UID      *uint32         `json:"uid,omitempty"`
-	GID      *uint32         `json:"gid,omitempty"`
-	PID      *int32          `json:"pid,omitempty"`
-	Method   string          `json:"method"`
-	Params   json.RawMessage `json:"params,omitempty"`
-	Decision string          `json:"decision,omitempty"`
-	Rule     string          `json:"rule,omitempty"`
-	Reason   string          `json:"reason,omitempty"`
-	Result   string          `json:"result,omitempty"`
-	Error    string          `json:"error,omitempty"`
+	Time   time.Time       `json:"time"`
+	ID     uint64          `json:"id"`
+	Stage  string          `json:"stage"` // "decision" or "result"
+	UID    *uint32         `json:"uid,omitempty"`
+	GID    *uint32         `json:"gid,omitempty"`
+	PID    *int32          `json:"pid,omitempty"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params,omitempty"`
+	// Forwarded are the params sent to SPDK when the guard named the
+	// objects canonically (by UUID), on the decision line.
+	Forwarded string `json:"forwarded,omitempty"`
+	Decision  string `json:"decision,omitempty"`
+	Rule      string `json:"rule,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Result    string `json:"result,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 // auditor appends records to the audit log and the structured log.

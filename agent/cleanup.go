@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/spdk-agent/spdk-agent/agent/guard"
 	"github.com/spdk-agent/spdk-agent/lvolgraph"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
@@ -167,22 +170,16 @@ func (a *Agent) applyCleanup(ctx context.Context, req *spdkserver.Request) (any,
 	return rep, nil
 }
 
-// freshPlan plans against a full fresh read taken under the lvstore's lock,
-// so that the listings are not read halfway through a destructive call of
-// another caller (which would show a transient anomaly and refuse all).
+// freshPlan plans against a full fresh read taken behind the gate, so that
+// the listings are not read halfway through another caller's graph-changing
+// call (which would show a transient anomaly and refuse all).
 func (a *Agent) freshPlan(ctx context.Context, method string, p cleanupParams) (lvolgraph.Plan, refusalFacts, error) {
-	key := "node"
-	if snap := a.follower.current(); snap != nil && snap.Graph != nil {
-		if r, e := lvstoreRef(snap.Graph, p.Lvstore); e == nil {
-			key = a.lockKey(guardDeleteLvstore, r)
-		}
-	}
-	unlock, err := a.locks.lock(ctx, key)
+	unlock, err := a.gate.lock(ctx)
 	if err != nil {
 		return lvolgraph.Plan{}, refusalFacts{}, errSPDKUnavailable(method, err)
 	}
 	defer unlock()
-	snap, facts, ok := a.freshSnapshot(ctx, method, p.Lvstore, guardDeleteLvstore)
+	snap, facts, ok := a.freshSnapshot(ctx, method, p.Lvstore)
 	if !ok {
 		return lvolgraph.Plan{}, facts, nil
 	}
@@ -190,40 +187,74 @@ func (a *Agent) freshPlan(ctx context.Context, method string, p cleanupParams) (
 	return pl, refusalFacts{}, err
 }
 
-// applyStep takes one step under the lvstore's lock. It returns the
-// step's outcome and whether the apply must stop.
-func (a *Agent) applyStep(ctx context.Context, req *spdkserver.Request, lvs spdkrpc.LvstoreUUID, step lvolgraph.Step, rep *CleanupReport) (string, bool) {
+// freshSnapshot takes a full fresh read into the graph, or returns the
+// refusal when the graph cannot be trusted for destructive decisions.
+func (a *Agent) freshSnapshot(ctx context.Context, method, target string) (*Snapshot, refusalFacts, bool) {
+	deny := func(rule, reason string) (*Snapshot, refusalFacts, bool) {
+		return nil, refusalFacts{Rule: rule, Method: method, Target: target, Reason: reason}, false
+	}
+	snap := a.follower.current()
+	if snap == nil || !snap.Synced {
+		return deny(ruleGraphIncomplete, "the agent has not read SPDK's state since it connected")
+	}
+	if !snap.Complete() {
+		return deny(ruleGraphIncomplete, "expected lvstores are missing: "+strings.Join(snap.Missing, ", "))
+	}
+	if age := time.Since(a.follower.confirmedAt()); age > a.cfg.MaxGraphAge {
+		return deny(ruleGraphStale, fmt.Sprintf("SPDK's state was last read %v ago (limit %v)", age.Round(time.Millisecond), a.cfg.MaxGraphAge))
+	}
+	rctx, cancel := context.WithTimeout(ctx, a.cfg.MaxGraphAge)
+	defer cancel()
+	fresh, err := a.follower.request(rctx, nil, true)
+	if err != nil {
+		return deny(ruleGraphStale, "could not read SPDK's state: "+err.Error())
+	}
+	if !fresh.Complete() {
+		return deny(ruleGraphIncomplete, "expected lvstores are missing: "+strings.Join(fresh.Missing, ", "))
+	}
+	return fresh, refusalFacts{}, true
+}
+
+// auditOrFail writes a refusal to the audit log and returns the refusal.
+func (a *Agent) auditOrFail(rec auditRecord, refused *spdkrpc.Error) error {
+	if err := a.audit.write(rec); err != nil {
+		a.log.Error("audit", "err", err)
+	}
+	return refused
+}
+
+// applyStep takes one step behind the gate, judged by the guard on a fresh
+// read like any bdev_lvol_delete. It returns the step's outcome and
+// whether the apply must stop.
+func (a *Agent) applyStep(ctx context.Context, req *spdkserver.Request, _ spdkrpc.LvstoreUUID, step lvolgraph.Step, rep *CleanupReport) (string, bool) {
 	stopWith := func(rule, reason string) (string, bool) {
 		rep.Stopped = &StoppedStep{Step: step, Rule: rule, Reason: reason}
 		return "stopped", true
 	}
-	unlock, err := a.locks.lock(ctx, "lvs:"+string(lvs))
+	unlock, err := a.gate.lock(ctx)
 	if err != nil {
 		return stopWith("", err.Error())
 	}
 	defer unlock()
-	rctx, cancel := context.WithTimeout(ctx, a.cfg.MaxGraphAge)
-	snap, err := a.follower.request(rctx, []string{string(step.UUID)}, false)
-	cancel()
-	if err != nil {
-		return stopWith(ruleGraphStale, "could not read the lvol from SPDK: "+err.Error())
+	st, facts, ok := a.freshState(ctx)
+	if !ok {
+		return stopWith(facts.Rule, facts.Reason)
 	}
-	if !snap.Complete() {
-		return stopWith(ruleGraphIncomplete, "expected lvstores went missing during the cleanup")
-	}
-	if _, ok := snap.Graph.Lvol(lvolgraph.UUIDRef(step.UUID)); !ok {
+	params := json.RawMessage(fmt.Sprintf(`{"name":%q}`, step.UUID))
+	if _, found := st.LvolForDelete(string(step.UUID)); !found {
 		rep.Skipped = append(rep.Skipped, SkippedStep{Step: step, Reason: "already gone before its delete"})
 		return "skipped", false
 	}
-	if d := snap.Graph.CheckDeleteLvol(lvolgraph.UUIDRef(step.UUID)); !d.Allowed {
-		return stopWith(string(d.Rule), "SPDK's fresh state no longer allows it: "+d.Reason)
+	d := guard.Decide("bdev_lvol_delete", params, guard.Env{State: st, Uncertain: a.uncertain.has, ReadOnly: a.readOnlyUUID})
+	if !d.Allowed {
+		return stopWith(d.Rule, "SPDK's fresh state no longer allows it: "+d.Reason)
 	}
 	rec := a.audit.newRecord(req.Peer, "bdev_lvol_delete", json.RawMessage(fmt.Sprintf(`{"name":%q}`, step.UUID)))
 	rec.Stage, rec.Decision, rec.Reason = "decision", decisionAllowed, "step of "+req.Method
 	if err := a.audit.write(rec); err != nil {
 		return stopWith("", err.Error())
 	}
-	_, callErr := a.pool.CallRaw(ctx, "bdev_lvol_delete", rec.Params)
+	_, callErr := a.forwardGated(ctx, "bdev_lvol_delete", d.Forward, d.Touched, unlock)
 	a.refreshAfter(ctx, "bdev_lvol_delete", touched{names: []string{string(step.UUID)}}, nil)
 	rec.Stage, rec.Decision = "result", ""
 	outcome := "deleted"

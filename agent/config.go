@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -58,9 +59,17 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight calls are drained on stop
 	// (default 20s).
 	ShutdownTimeout time.Duration
-	// CallTimeout bounds one forwarded call; zero means none, as SPDK
-	// itself has none.
+	// CallTimeout bounds one forwarded call (default 10s; negative: none,
+	// as SPDK itself has none). A call past it is answered with an error,
+	// releases the guard's lock, and leaves the objects it named uncertain
+	// until SPDK answers it or a fresh read shows them gone.
 	CallTimeout time.Duration
+	// MethodTimeouts override CallTimeout per method, for the slow ones
+	// (examine, inflate, attaching controllers); see defaultMethodTimeouts.
+	MethodTimeouts map[string]time.Duration
+	// AllowMethods are methods forwarded although the guard's table
+	// refuses them or does not know them (a newer SPDK's).
+	AllowMethods []string
 
 	// Disks are filesystem disks (directories) whose identities the agent
 	// keeps unique; Registry is the cluster registry of disk UUIDs (a
@@ -71,6 +80,31 @@ type Config struct {
 
 	// Logger receives the structured log; nil discards it.
 	Logger *slog.Logger
+}
+
+// defaultMethodTimeouts are the calls that may take longer than
+// CallTimeout's default on a healthy SPDK: they copy data, wait for
+// examine, or connect to remote controllers.
+var defaultMethodTimeouts = map[string]time.Duration{
+	"bdev_examine":                60 * time.Second,
+	"bdev_wait_for_examine":       60 * time.Second,
+	"bdev_lvol_inflate":           5 * time.Minute,
+	"bdev_lvol_decouple_parent":   5 * time.Minute,
+	"bdev_lvol_delete_lvstore":    60 * time.Second,
+	"bdev_lvol_create_lvstore":    60 * time.Second,
+	"bdev_lvol_grow_lvstore":      60 * time.Second,
+	"bdev_nvme_attach_controller": 60 * time.Second,
+	"bdev_nvme_start_discovery":   60 * time.Second,
+	"bdev_raid_create":            60 * time.Second,
+}
+
+// timeoutFor returns the deadline of one forwarded call of method; zero
+// means none.
+func (c Config) timeoutFor(method string) time.Duration {
+	if d, ok := c.MethodTimeouts[method]; ok {
+		return max(d, 0)
+	}
+	return max(c.CallTimeout, 0)
 }
 
 // ErrConfig is returned by Validate (wrapped) for an unusable configuration.
@@ -105,6 +139,12 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 20 * time.Second
 	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = 10 * time.Second
+	}
+	mt := maps.Clone(defaultMethodTimeouts)
+	maps.Copy(mt, c.MethodTimeouts)
+	c.MethodTimeouts = mt
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -162,7 +162,7 @@ func TestFollower_staleGraphRefusesDeletes(t *testing.T) {
 	}
 	f.confirmed.Store(time.Now().Add(-time.Hour).UnixNano())
 	a := &Agent{cfg: Config{MaxGraphAge: time.Minute}, follower: f}
-	_, facts, ok := a.freshSnapshot(context.Background(), "bdev_lvol_delete", "lvsA/v1", guardDeleteLvol)
+	_, facts, ok := a.freshSnapshot(context.Background(), "bdev_lvol_delete", "lvsA/v1")
 	if ok || facts.Rule != ruleGraphStale {
 		t.Fatalf("fresh snapshot of a stale graph: ok=%v facts=%+v, want %s", ok, facts, ruleGraphStale)
 	}

@@ -92,35 +92,6 @@ func TestGuard_paramsSPDKMayReadOtherwise(t *testing.T) {
 	}
 }
 
-// FuzzDecodeGuardParams: whatever the bytes, decodeGuardParams does not
-// panic, and what it accepts is an object whose exact keys it read.
-func FuzzDecodeGuardParams(f *testing.F) {
-	f.Add(`{"name":"lvs/a"}`)
-	f.Add(`{"name":"a","name":"b"}`)
-	f.Add(`{"Name":"a","name":"b","uuid":1}`)
-	f.Add(`[{"name":"a"}]`)
-	f.Add(`{"old_name":"x","new_name":"y"} {}`)
-	f.Fuzz(func(t *testing.T, raw string) {
-		p, err := decodeGuardParams(json.RawMessage(raw))
-		if err != nil || strings.TrimSpace(raw) == "" {
-			return
-		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(raw), &m); err != nil {
-			t.Fatalf("accepted %q, which is not one JSON object: %v", raw, err)
-		}
-		var name string
-		if v, ok := m["name"]; ok {
-			if err := json.Unmarshal(v, &name); err != nil {
-				t.Fatalf("accepted %q with a name that is not a string", raw)
-			}
-		}
-		if p.Name != name {
-			t.Fatalf("decoded name %q from %q, want %q", p.Name, raw, name)
-		}
-	})
-}
-
 // TestGuard_targetSPDKResolvesButGraphDoesNot: SPDK parses an lvstore UUID
 // before comparing it, so capitals name the same lvstore; the graph keys
 // lvstores by the UUID as SPDK prints it. A target the graph cannot resolve

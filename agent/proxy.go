@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spdk-agent/spdk-agent/lvolgraph"
+	"github.com/spdk-agent/spdk-agent/agent/guard"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
 )
@@ -86,28 +86,40 @@ func (a *Agent) handle(ctx context.Context, req *spdkserver.Request) (any, error
 	if m == "rpc_get_methods" {
 		return a.rpcGetMethods(ctx, req.Params)
 	}
-	readOnly := isReadOnly(m)
-	if !readOnly {
-		if e := a.allow.checkCaller(req.Peer, m); e != nil {
-			a.auditRefusal(req, e)
-			return nil, e
+	e, refused := a.classify(m)
+	if refused != nil {
+		a.auditRefusal(req, refused)
+		return nil, refused
+	}
+	if e.Class != guard.ReadOnly {
+		if err := a.allow.checkCaller(req.Peer, m); err != nil {
+			a.auditRefusal(req, err)
+			return nil, err
 		}
 	}
-	if g, ok := guardFor(m); ok {
-		return a.guarded(ctx, req, g)
+	switch e.Class {
+	case guard.Graph:
+		return a.gated(ctx, req, e)
+	case guard.ReadOnly:
+		return a.forward(ctx, m, req.Params)
 	}
-	if parent, ok := dependencyTarget(m, req.Params); ok {
-		unlock, err := a.locks.lock(ctx, a.lockKey(guardDeleteLvol, lvolgraph.ParseRef(parent)))
-		if err != nil {
-			return nil, errSPDKUnavailable(m, err)
-		}
-		// Held until the graph shows the new dependent.
-		defer unlock()
+	// Mutating outside the graph: forwarded and audited.
+	rec := a.audit.newRecord(req.Peer, m, req.Params)
+	rec.Stage, rec.Decision, rec.Reason = "decision", decisionAllowed, "mutating outside the volume graph"
+	if err := a.audit.write(rec); err != nil {
+		return nil, errSPDKUnavailable(m, err)
 	}
 	touched := a.touchedBy(m, req.Params)
 	res, err := a.forward(ctx, m, req.Params)
-	if !readOnly {
-		a.refreshAfter(ctx, m, touched, res)
+	a.refreshAfter(ctx, m, touched, res)
+	rec.Stage, rec.Decision, rec.Reason = "result", "", ""
+	if err != nil {
+		rec.Error = err.Error()
+	} else {
+		rec.Result = string(res)
+	}
+	if werr := a.audit.write(rec); werr != nil {
+		a.log.Error("audit", "err", werr)
 	}
 	if err != nil {
 		return nil, err
@@ -118,12 +130,15 @@ func (a *Agent) handle(ctx context.Context, req *spdkserver.Request) (any, error
 // forward sends one call to SPDK through the pool. SPDK's own error objects
 // are returned unchanged; the client's local refusals are given SPDK's shape.
 func (a *Agent) forward(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
-	if a.cfg.CallTimeout > 0 {
+	if d := a.cfg.timeoutFor(method); d > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.cfg.CallTimeout)
+		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
 	res, err := a.pool.CallRaw(ctx, method, params)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, errDeadline(method, a.cfg.timeoutFor(method))
+	}
 	if err == nil {
 		return res, nil
 	}

@@ -16,6 +16,7 @@ const (
 	RuleLvstoreEmpty   = "lvstore-not-empty" // SPDK would delete the lvstore's lvols with it
 	RuleDegraded       = "degraded-lvol"     // an lvol without its bdev; SPDK may crash deleting it
 	RuleAnomaly        = "graph-anomaly"     // the lvstore's listings disagree
+	RuleIncomplete     = "graph-incomplete"  // the lvstore holds a degraded lvol, whose links SPDK does not list
 	RuleChainRewrite   = "chain-rewrite"     // another lvol's chain would change
 	RuleCycle          = "cycle"             // the new parent reads from the lvol (SPDK spins or crashes)
 	RuleClaimedParent  = "esnap-parent-claimed"

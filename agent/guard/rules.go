@@ -44,8 +44,8 @@ func (c *call) removal(verb string, targets ...Obj) Decision {
 			if l.bdev == nil {
 				return c.deny(RuleDegraded, "%s is degraded (it has no bdev, its parent is gone); SPDK may crash deleting it", c.s.Describe(t))
 			}
-			if is := c.s.Issues(l.Lvs.UUID); len(is) > 0 {
-				return c.deny(RuleAnomaly, "the listings of lvstore %s disagree (%s); nothing in it is removed until they agree", l.Lvs.Name, strings.Join(is, "; "))
+			if d, bad := c.untrusted(l, "removed"); bad {
+				return d
 			}
 		}
 		for _, d := range c.s.DirectDependents(t) {
@@ -77,6 +77,20 @@ func (c *call) removal(verb string, targets ...Obj) Decision {
 		names = append(names, c.s.Describe(t))
 	}
 	return c.denyDeps(rule, deps, "%s %s would take away what %d other %s stand on", verb, strings.Join(names, ", "), len(deps), plural(len(deps), "object", "objects"))
+}
+
+// untrusted refuses to act on an lvol of an lvstore whose listings cannot
+// be trusted: they disagree, or a degraded lvol's links are unknown. Only
+// that lvstore is affected.
+func (c *call) untrusted(l *Lvol, what string) (Decision, bool) {
+	if is := c.s.Issues(l.Lvs.UUID); len(is) > 0 {
+		return c.deny(RuleAnomaly, "the listings of lvstore %s disagree (%s); nothing in it is %s until they agree", l.Lvs.Name, strings.Join(is, "; "), what), true
+	}
+	if dg := c.s.Degraded(l.Lvs.UUID); len(dg) > 0 {
+		return c.deny(RuleIncomplete, "lvstore %s holds degraded %s (%s), whose links SPDK does not list; nothing in it is %s until %s", l.Lvs.Name,
+			plural(len(dg), "lvol", "lvols"), strings.Join(dg, ", "), what, plural(len(dg), "it is whole again", "they are whole again")), true
+	}
+	return Decision{}, false
 }
 
 // ruleFor names why dependent d keeps t: an lvstore on it, an esnap clone
@@ -405,8 +419,8 @@ func checkRewrite(key, parentKey string, bdevParent bool) func(c *call) Decision
 		if d, bad := c.uncertain(touched...); bad {
 			return d
 		}
-		if is := c.s.Issues(l.Lvs.UUID); len(is) > 0 {
-			return c.deny(RuleAnomaly, "the listings of lvstore %s disagree (%s); no chain in it is rewritten until they agree", l.Lvs.Name, strings.Join(is, "; "))
+		if d, bad := c.untrusted(l, "rewritten"); bad {
+			return d
 		}
 		if deps := c.s.Dependents(self); len(deps) > 0 {
 			return c.denyDeps(RuleChainRewrite, deps, "%d other %s read from %s; %s would change their chains", len(deps), plural(len(deps), "object", "objects"), c.s.Describe(self), c.method)

@@ -51,6 +51,10 @@ func (s *State) link() {
 	}
 	for _, l := range s.lvols {
 		add(storeObj(l.Lvs.UUID), lvolObj(l.UUID))
+		if l.bdev == nil {
+			k := strings.ToLower(l.Lvs.UUID)
+			s.degraded[k] = append(s.degraded[k], l.Lvs.Name+"/"+l.Name)
+		}
 		if _, ok := s.LvstoreByUUID(l.Lvs.UUID); !ok {
 			s.issue(l.Lvs.UUID, fmt.Sprintf("lvol %s names lvstore %s, which is not listed", l.Alias, l.Lvs.UUID))
 		}
@@ -121,6 +125,14 @@ func (s *State) issue(store, what string) {
 // Issues returns why the listings of the lvstore with UUID store disagree.
 func (s *State) Issues(store string) []string { return s.issues[strings.ToLower(store)] }
 
+// Degraded returns the degraded lvols (listed without a bdev, so without
+// their links) of the lvstore with UUID store.
+func (s *State) Degraded(store string) []string {
+	d := s.degraded[strings.ToLower(store)]
+	sort.Strings(d)
+	return d
+}
+
 // Dependents returns everything that stands on o, directly or not, sorted.
 func (s *State) Dependents(o Obj) []Obj {
 	seen := map[Obj]bool{o: true}
@@ -167,4 +179,21 @@ func (s *State) Describe(o Obj) string {
 		return fmt.Sprintf("a %s claim on %s by a module the agent cannot name", b.ClaimType, id)
 	}
 	return id
+}
+
+// Has reports whether the object is in the read.
+func (s *State) Has(o Obj) bool {
+	kind, id, _ := strings.Cut(string(o), ":")
+	switch kind {
+	case "lvol":
+		_, ok := s.lvols[id]
+		return ok
+	case "lvs":
+		_, ok := s.LvstoreByUUID(id)
+		return ok
+	case "bdev", "claim":
+		_, ok := s.names[id]
+		return ok
+	}
+	return false
 }

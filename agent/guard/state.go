@@ -90,8 +90,9 @@ type State struct {
 	stores   []*Lvstore
 	storeIdx map[string]*Lvstore // "uuid:"+lower UUID and "name:"+name
 
-	deps   map[Obj][]Obj // object -> what stands directly on it
-	issues map[string][]string
+	deps     map[Obj][]Obj // object -> what stands directly on it
+	issues   map[string][]string
+	degraded map[string][]string
 }
 
 // NewState decodes a fresh read. A listing that does not decode is an
@@ -112,7 +113,7 @@ func NewState(r Read) (*State, error) {
 	s := &State{
 		names: map[string]*Bdev{}, uuids: map[string]*Bdev{}, lvols: map[string]*Lvol{},
 		byNames: map[[2]string]*Lvol{}, storeIdx: map[string]*Lvstore{},
-		deps: map[Obj][]Obj{}, issues: map[string][]string{},
+		deps: map[Obj][]Obj{}, issues: map[string][]string{}, degraded: map[string][]string{},
 	}
 	for _, b := range bdevs {
 		if b == nil {

@@ -1,0 +1,203 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spdk-agent/spdk-agent/agent/guard"
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
+)
+
+// Rules the agent applies around the guard's own.
+const (
+	ruleGraphIncomplete  = "graph-incomplete"
+	ruleGraphStale       = "graph-stale"
+	ruleClaimedEsnapBase = guard.RuleClaimedParent
+	ruleRenameReadOnly   = guard.RuleRenameReadOnly
+	ruleNameTooLong      = guard.RuleNameTooLong
+	ruleInvalidParams    = guard.RuleInvalidParams
+)
+
+// gate serializes the calls that change the dependency graph, from the
+// fresh read they are decided on until SPDK answers them (or their
+// deadline passes): nothing passing through the agent changes SPDK between
+// a check and the call it allowed. It is a channel so that waiting honours
+// the caller's context.
+type gate chan struct{}
+
+func newGate() gate { return make(gate, 1) }
+
+func (g gate) lock(ctx context.Context) (func(), error) {
+	select {
+	case g <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once bool
+	return func() {
+		if !once {
+			once = true
+			<-g
+		}
+	}, nil
+}
+
+// methodAllowed reports whether an operator let a refused or unknown
+// method through.
+func (a *Agent) methodAllowed(method string) bool {
+	for _, m := range a.cfg.AllowMethods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// classify returns how method is treated, or the refusal of a method that
+// is never forwarded.
+func (a *Agent) classify(method string) (guard.Entry, *spdkrpc.Error) {
+	e, known := guard.Lookup(method)
+	switch {
+	case known && e.Class != guard.Refused:
+		return e, nil
+	case a.methodAllowed(method):
+		return guard.Entry{Class: guard.Mutating}, nil
+	case known:
+		return e, refusal(refusalFacts{Rule: guard.RuleMethodRefused, Method: method,
+			Reason: "the agent never forwards " + method + ": " + e.Why + " (an operator may allow it with --allow-method)"})
+	}
+	return e, refusal(refusalFacts{Rule: guard.RuleMethodUnknown, Method: method,
+		Reason: "the guard does not know " + method + ", so it cannot tell what it changes (an operator may allow it with --allow-method)"})
+}
+
+// gated decides a graph-changing call on a fresh read, forwards it as the
+// guard rewrote it when allowed, and audits both.
+func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entry) (any, error) {
+	rec := a.audit.newRecord(req.Peer, req.Method, req.Params)
+	rec.Stage = "decision"
+	refuse := func(f refusalFacts) error {
+		f.Method = req.Method
+		rec.Decision, rec.Rule, rec.Reason = decisionRefused, f.Rule, f.Reason
+		if a.metrics != nil {
+			a.metrics.guardDecision(req.Method, f.Rule, false)
+		}
+		if f.Rule == ruleInvalidParams {
+			// In SPDK's shape: SPDK would refuse them too, or read them
+			// otherwise than the guard can judge.
+			return a.auditOrFail(rec, invalidParams(req.Method, errors.New(f.Reason)))
+		}
+		return a.auditOrFail(rec, refusal(f))
+	}
+	if _, err := guard.ParseParams(req.Params); err != nil {
+		return nil, refuse(refusalFacts{Rule: ruleInvalidParams, Reason: err.Error()})
+	}
+	unlock, err := a.gate.lock(ctx)
+	if err != nil {
+		return nil, errSPDKUnavailable(req.Method, err)
+	}
+	defer unlock()
+
+	env := guard.Env{Uncertain: a.uncertain.has, ReadOnly: a.readOnlyUUID}
+	if e.Fresh {
+		st, f, ok := a.freshState(ctx)
+		if !ok {
+			return nil, refuse(f)
+		}
+		env.State = st
+	} else {
+		env.State = a.lastState.Load()
+	}
+	d := guard.Decide(req.Method, req.Params, env)
+	if !d.Allowed {
+		return nil, refuse(refusalFacts{Rule: d.Rule, Target: d.Target, Reason: d.Reason, Dependents: d.Dependents})
+	}
+	rec.Decision = decisionAllowed
+	if string(d.Forward) != string(req.Params) {
+		rec.Forwarded = string(d.Forward)
+	}
+	if err := a.audit.write(rec); err != nil {
+		return nil, errSPDKUnavailable(req.Method, err)
+	}
+	if a.metrics != nil {
+		a.metrics.guardDecision(req.Method, "", true)
+	}
+	touched := a.touchedBy(req.Method, d.Forward)
+	res, callErr := a.forwardGated(ctx, req.Method, d.Forward, d.Touched, unlock)
+	if callErr == nil && d.DeletesLvstore != "" {
+		// Deleted on purpose: its absence must not make the graph
+		// incomplete from now on.
+		if _, err := a.seen.forget(spdkrpc.LvstoreUUID(d.DeletesLvstore)); err != nil {
+			a.log.Warn("forgetting a deleted lvstore", "lvstore", d.DeletesLvstore, "err", err)
+		}
+	}
+	a.refreshAfter(ctx, req.Method, touched, res)
+	rec.Stage, rec.Decision, rec.Forwarded = "result", "", ""
+	if callErr != nil {
+		rec.Error = callErr.Error()
+	} else {
+		rec.Result = string(res)
+	}
+	if err := a.audit.write(rec); err != nil {
+		a.log.Error("audit", "err", err)
+	}
+	if callErr != nil {
+		return nil, callErr
+	}
+	return res, nil
+}
+
+// readOnlyUUID reports lvols set read-only through the agent.
+func (a *Agent) readOnlyUUID(u string) bool { return a.readOnly.has(spdkrpc.LvolUUID(u)) }
+
+// freshState reads SPDK for a decision: the three listings in flight
+// together, each bounded by the call deadline. Invariant 4: while the
+// lvstores the agent expects are not all back, nothing is decided.
+func (a *Agent) freshState(ctx context.Context) (*guard.State, refusalFacts, bool) {
+	deny := func(rule, reason string) (*guard.State, refusalFacts, bool) {
+		return nil, refusalFacts{Rule: rule, Reason: reason}, false
+	}
+	snap := a.follower.current()
+	if snap == nil || !snap.Synced {
+		return deny(ruleGraphIncomplete, "the agent has not read SPDK's state since it connected")
+	}
+	if !snap.Complete() {
+		return deny(ruleGraphIncomplete, "expected lvstores are missing: "+strings.Join(snap.Missing, ", "))
+	}
+	rctx, cancel := context.WithTimeout(ctx, a.cfg.timeoutFor("bdev_get_bdevs"))
+	defer cancel()
+	var r guard.Read
+	errs := make(chan error, 3)
+	for _, q := range []struct {
+		method string
+		dst    *json.RawMessage
+	}{{"bdev_get_bdevs", &r.Bdevs}, {"bdev_lvol_get_lvstores", &r.Lvstores}, {"bdev_lvol_get_lvols", &r.Lvols}} {
+		go func() {
+			res, err := a.pool.CallRaw(rctx, q.method, nil)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", q.method, err)
+			}
+			*q.dst = res
+			errs <- err
+		}()
+	}
+	var first error
+	for range 3 {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return deny(ruleGraphStale, "could not read SPDK's state to decide: "+first.Error())
+	}
+	st, err := guard.NewState(r)
+	if err != nil {
+		return deny(ruleGraphStale, "SPDK's listings do not decode: "+err.Error())
+	}
+	a.uncertain.settle(st)
+	a.lastState.Store(st)
+	return st, refusalFacts{}, true
+}
