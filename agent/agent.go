@@ -34,12 +34,12 @@ type Agent struct {
 	gate      gate
 	uncertain *uncertainSet
 	lastState atomic.Pointer[guard.State]
-	metrics  *agentMetrics // nil when metrics are off
-	server   *spdkserver.Server
-	clients  []*spdkrpc.Client
-	disks    *diskid.Manager // nil when no disks are managed
-	diskRegs *diskRegistrations
-	iostat   *iostatPoller
+	metrics   *agentMetrics // nil when metrics are off
+	server    *spdkserver.Server
+	clients   []*spdkrpc.Client
+	disks     *diskid.Manager // nil when no disks are managed
+	diskRegs  *diskRegistrations
+	iostat    *iostatPoller
 
 	// readOnly holds the lvols set read-only through the agent.
 	readOnly *readOnlyStore
@@ -85,15 +85,15 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{
-		disks:    disks,
-		diskRegs: regs,
-		cfg:      cfg,
-		log:      cfg.Logger,
-		allow:    allowList{uids: cfg.AllowUIDs, gids: cfg.AllowGIDs},
-		audit:    aud,
-		seen:     seen,
-		readOnly: ro,
-		locks:    newKeyedLocks(),
+		disks:     disks,
+		diskRegs:  regs,
+		cfg:       cfg,
+		log:       cfg.Logger,
+		allow:     allowList{uids: cfg.AllowUIDs, gids: cfg.AllowGIDs},
+		audit:     aud,
+		seen:      seen,
+		readOnly:  ro,
+		locks:     newKeyedLocks(),
 		gate:      newGate(),
 		uncertain: newUncertainSet(),
 	}
