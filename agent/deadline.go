@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,12 +95,18 @@ type uncertainSet struct {
 func newUncertainSet() *uncertainSet { return &uncertainSet{m: map[guard.Obj]int{}} }
 
 func (u *uncertainSet) has(o guard.Obj) bool {
+	if u == nil {
+		return false
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.m[o] > 0
 }
 
 func (u *uncertainSet) add(objs []guard.Obj) {
+	if u == nil {
+		return
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, o := range objs {
@@ -108,6 +115,9 @@ func (u *uncertainSet) add(objs []guard.Obj) {
 }
 
 func (u *uncertainSet) done(objs []guard.Obj) {
+	if u == nil {
+		return
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, o := range objs {
@@ -120,6 +130,9 @@ func (u *uncertainSet) done(objs []guard.Obj) {
 // settle forgets the uncertain objects a fresh read no longer lists: the
 // call that left them uncertain removed them, or something else did.
 func (u *uncertainSet) settle(st *guard.State) {
+	if u == nil {
+		return
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for o := range u.m {
@@ -131,11 +144,15 @@ func (u *uncertainSet) settle(st *guard.State) {
 
 // list returns the uncertain objects, for the status.
 func (u *uncertainSet) list() []string {
+	if u == nil {
+		return nil
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	out := make([]string, 0, len(u.m))
 	for o := range u.m {
 		out = append(out, string(o))
 	}
+	slices.Sort(out)
 	return out
 }

@@ -64,6 +64,9 @@ func (a *Agent) serveAgentMethod(ctx context.Context, req *spdkserver.Request) (
 type Status struct {
 	SPDK  SPDKStatus  `json:"spdk"`
 	Graph GraphStatus `json:"graph"`
+	// Uncertain are the objects of guarded calls SPDK did not answer in
+	// time; graph-changing calls on them are refused until they settle.
+	Uncertain []string `json:"uncertain,omitempty"`
 }
 
 // SPDKStatus describes the connection to SPDK.
@@ -91,7 +94,7 @@ type GraphStatus struct {
 
 // status computes the Status from the current snapshot.
 func (a *Agent) status() Status {
-	st := Status{SPDK: SPDKStatus{Socket: a.cfg.SPDKSocket, Connected: a.follower.connected.Load()}}
+	st := Status{SPDK: SPDKStatus{Socket: a.cfg.SPDKSocket, Connected: a.follower.connected.Load()}, Uncertain: a.uncertain.list()}
 	if len(a.clients) > 0 {
 		st.SPDK.Version = a.clients[0].Version()
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spdk-agent/spdk-agent/lvolgraph"
-	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
 // touchedKeys are the params members that name an existing object a
@@ -111,8 +110,6 @@ func (a *Agent) markReadOnly(names []string) (unresolved []string) {
 	}
 	return unresolved
 }
-
-func (a *Agent) isMarkedReadOnly(u spdkrpc.LvolUUID) bool { return a.readOnly.has(u) }
 
 // pruneReadOnly forgets the read-only lvols a full sync proves gone.
 func (a *Agent) pruneReadOnly(snap *Snapshot) {

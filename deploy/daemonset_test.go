@@ -124,8 +124,8 @@ func TestDaemonSet_pathsAndFlags(t *testing.T) {
 		flag, hostPath string
 		readOnly       bool
 	}{
-		{"spdk-socket", "/var/tmp", true},
-		{"rpc-socket", "/run/spdk-agent", false},
+		{"spdk-socket", "/var/lib/spdk-agent/spdk", true},
+		{"rpc-socket", "/var/tmp", false},
 		{"health-socket", "/run/spdk-agent", false},
 		{"state-dir", "/var/lib/spdk-agent", false},
 	} {
@@ -145,6 +145,15 @@ func TestDaemonSet_pathsAndFlags(t *testing.T) {
 				t.Errorf("--%s is mounted with subPath %q", tc.flag, m.SubPath)
 			}
 		})
+	}
+
+	// Sole gateway: the agent serves SPDK's well-known path, and spdk_tgt's
+	// own socket is elsewhere.
+	if p, _ := flagValue(c.Args, "rpc-socket"); p != "/var/tmp/spdk.sock" {
+		t.Errorf("--rpc-socket = %q, want SPDK's well-known /var/tmp/spdk.sock (sole gateway)", p)
+	}
+	if p, _ := flagValue(c.Args, "spdk-socket"); p == "/var/tmp/spdk.sock" {
+		t.Error("--spdk-socket is SPDK's well-known path: clients could bypass the guard")
 	}
 
 	health, _ := flagValue(c.Args, "health-socket")

@@ -16,7 +16,7 @@ func bdevObj(name string) Obj  { return Obj("bdev:" + name) }
 func lvolObj(uuid string) Obj  { return Obj("lvol:" + strings.ToLower(uuid)) }
 func storeObj(uuid string) Obj { return Obj("lvs:" + strings.ToLower(uuid)) }
 func claimObj(b *Bdev) Obj     { return Obj("claim:" + b.Name) }
-func (o Obj) isClaim() bool    { return strings.HasPrefix(string(o), "claim:") }
+
 func (s *State) objOf(b *Bdev) Obj {
 	if b.lvol != nil {
 		return lvolObj(b.Name)
