@@ -112,6 +112,7 @@ func runAgent(ctx context.Context, args []string) error {
 	hostname, _ := os.Hostname()
 	fs.StringVar(&cfg.Node, "node", envDefault("SPDK_AGENT_NODE", envDefault("NODE_NAME", hostname)), "this node's name in the registry (SPDK_AGENT_NODE, then NODE_NAME, then the host name)")
 	fs.DurationVar(&cfg.CallTimeout, "call-timeout", envDuration("SPDK_AGENT_CALL_TIMEOUT", 10*time.Second), "deadline of one forwarded call; negative: none (SPDK_AGENT_CALL_TIMEOUT)")
+	fs.IntVar(&cfg.MaxClients, "max-clients", int(envInt("SPDK_AGENT_MAX_CLIENTS", 1024)), "connections the RPC socket serves at once (SPDK_AGENT_MAX_CLIENTS)")
 	methodTimeouts := envList("SPDK_AGENT_METHOD_TIMEOUT")
 	fs.Var(&methodTimeouts, "method-timeout", "METHOD=DURATION deadline for one method; repeatable (SPDK_AGENT_METHOD_TIMEOUT, comma-separated)")
 	allowMethods := envList("SPDK_AGENT_ALLOW_METHOD")

@@ -120,7 +120,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.pool = newPool(conns)
 	a.audit.count = a.metrics.auditCounter()
-	a.server = spdkserver.New(a, spdkserver.Options{Logger: cfg.Logger.With("socket", "rpc")})
+	a.server = spdkserver.New(a, spdkserver.Options{Logger: cfg.Logger.With("socket", "rpc"), MaxConns: cfg.MaxClients})
 	return a, nil
 }
 

@@ -53,6 +53,10 @@ type Config struct {
 	AllowUIDs []uint32
 	AllowGIDs []uint32
 
+	// MaxClients is how many connections the RPC socket serves at once
+	// (default 1024): far more than SPDK's 64, since local clients share
+	// the agent's few SPDK connections.
+	MaxClients int
 	// PoolSize is the number of SPDK connections used to forward calls
 	// (default 4; SPDK accepts 64 connections in all).
 	PoolSize int
@@ -132,6 +136,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AllowUIDs == nil && c.AllowGIDs == nil {
 		c.AllowUIDs = []uint32{0}
+	}
+	if c.MaxClients == 0 {
+		c.MaxClients = 1024
 	}
 	if c.PoolSize == 0 {
 		c.PoolSize = 4

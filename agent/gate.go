@@ -134,6 +134,9 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 			a.log.Warn("forgetting a deleted lvstore", "lvstore", d.DeletesLvstore, "err", err)
 		}
 	}
+	// SPDK has answered: the next graph call decides on its own fresh
+	// read, so the refresh of the agent's view need not hold the gate.
+	unlock()
 	a.refreshAfter(ctx, req.Method, touched, res)
 	rec.Stage, rec.Decision, rec.Forwarded = "result", "", ""
 	if callErr != nil {

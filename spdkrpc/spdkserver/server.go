@@ -42,14 +42,18 @@ type Options struct {
 	// Async reports the methods that complete later than synchronous
 	// ones; see [Server.SetAsync].
 	Async func(method string) bool
+	// MaxConns is how many connections are served at once (default
+	// MaxConns, SPDK's limit); further clients are closed at once.
+	MaxConns int
 }
 
 // Server serves a Handler with SPDK's framing. Its methods are safe for
 // concurrent use; the settings may change while it serves.
 type Server struct {
-	h    Handler
-	log  *slog.Logger
-	poll atomic.Int64 // time.Duration
+	h        Handler
+	log      *slog.Logger
+	maxConns int
+	poll     atomic.Int64 // time.Duration
 	// pollMu protects pollWake, closed and replaced when the interval
 	// changes so that waiting connections apply the new one at once.
 	pollMu   sync.Mutex
@@ -76,7 +80,10 @@ func New(h Handler, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{h: h, log: log, conns: make(map[*conn]struct{})}
+	s := &Server{h: h, log: log, maxConns: opts.MaxConns, conns: make(map[*conn]struct{})}
+	if s.maxConns <= 0 {
+		s.maxConns = MaxConns
+	}
 	s.SetPollInterval(opts.PollInterval)
 	s.SetAsync(opts.Async)
 	return s
@@ -229,11 +236,11 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// admit starts serving nc, or closes it when MaxConns are open.
+// admit starts serving nc, or closes it when maxConns are open.
 func (s *Server) admit(ctx context.Context, nc net.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.conns) >= MaxConns || s.crashed || s.closed {
+	if len(s.conns) >= s.maxConns || s.crashed || s.closed {
 		s.log.Debug("connection refused: too many", "open", len(s.conns))
 		nc.Close()
 		return
