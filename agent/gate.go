@@ -127,6 +127,9 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 	}
 	touched := a.touchedBy(req.Method, d.Forward)
 	res, callErr := a.forwardGated(ctx, req.Method, d.Forward, d.Touched, unlock)
+	if callErr != nil && d.Undo != nil && strings.Contains(callErr.Error(), "Operation not permitted") {
+		a.undo(ctx, req.Method, d.Undo)
+	}
 	if callErr == nil && d.DeletesLvstore != "" {
 		// Deleted on purpose: its absence must not make the graph
 		// incomplete from now on.
@@ -151,6 +154,19 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 		return nil, callErr
 	}
 	return res, nil
+}
+
+// undo repairs a call SPDK half applied before failing (see
+// guard.Decision.Undo), while the gate is still held.
+func (a *Agent) undo(ctx context.Context, method string, u *guard.Call) {
+	rctx, cancel := context.WithTimeout(ctx, a.cfg.timeoutFor(u.Method))
+	defer cancel()
+	_, err := a.pool.CallRaw(rctx, u.Method, u.Params)
+	if err != nil {
+		a.log.Error("SPDK half applied a failed call and the repair failed too", "method", method, "repair", u.Method, "params", string(u.Params), "err", err)
+		return
+	}
+	a.log.Warn("SPDK half applied a failed call; repaired", "method", method, "repair", u.Method, "params", string(u.Params))
 }
 
 // readOnlyUUID reports lvols set read-only through the agent.

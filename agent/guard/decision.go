@@ -48,6 +48,17 @@ type Decision struct {
 	DeletesLvstore string
 	// ReadOnly is the UUID of the lvol an allowed call sets read-only.
 	ReadOnly string
+	// Undo repairs what SPDK half applies when the call fails with
+	// "Operation not permitted": a rename of an lvol set read-only
+	// straight on SPDK (which lists read-only nowhere) moves the bdev
+	// alias before it fails; renaming back to the lvol's name restores it.
+	Undo *Call
+}
+
+// Call is one SPDK call.
+type Call struct {
+	Method string
+	Params json.RawMessage
 }
 
 // Env is what a decision may consult besides the call.

@@ -165,3 +165,40 @@ func TestEveryRecordedMethodIsClassified(t *testing.T) {
 		t.Error("an unknown method is in the table")
 	}
 }
+
+// Sizes are read as SPDK reads numbers: a shrink written 4e0 or 4.00 is
+// still a shrink.
+func TestShrinkWrittenOddly(t *testing.T) {
+	s := stackState(t)
+	for _, size := range []string{"4", "4e0", "4.00", "0.4e1", "40e-1"} {
+		d := Decide("bdev_lvol_resize", json.RawMessage(`{"name":"lvsA/v1","size_in_mib":`+size+`}`), Env{State: s})
+		if d.Rule != RuleShrink {
+			t.Errorf("size %s: %+v, want %s", size, d, RuleShrink)
+		}
+	}
+	for _, size := range []string{"-4", "4.5", "1e400"} {
+		d := Decide("bdev_lvol_resize", json.RawMessage(`{"name":"lvsA/v1","size_in_mib":`+size+`}`), Env{State: s})
+		if d.Rule != RuleInvalidParams {
+			t.Errorf("size %s: %+v, want %s", size, d, RuleInvalidParams)
+		}
+	}
+}
+
+func FuzzSPDKUint(f *testing.F) {
+	for _, s := range []string{"0", "12", "1e2", "100.0", "-0", "1.5", "18446744073709551615", "18446744073709551616", "1E+3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := spdkUint(json.RawMessage(s))
+		if err != nil {
+			return
+		}
+		var n json.Number
+		if json.Unmarshal([]byte(s), &n) != nil {
+			t.Fatalf("%q read as %d but is not a JSON number", s, v)
+		}
+		if f, err := n.Float64(); err == nil && f < 1e15 && uint64(f) != v {
+			t.Fatalf("%q read as %d, but is %v", s, v, f)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"unicode/utf8"
 )
@@ -114,16 +115,80 @@ func (p Params) String(key string) (s string, ok bool, err error) {
 	return s, true, nil
 }
 
-// Uint returns the unsigned integer member key.
+// Uint returns the unsigned integer member key, read as SPDK reads JSON
+// numbers: 1e2 and 100.0 are 100, as for SPDK's decoder, while Go's would
+// refuse them (and a guard that let SPDK answer such params would not have
+// judged the size SPDK applies).
 func (p Params) Uint(key string) (v uint64, ok bool, err error) {
 	i, found := p.find(key)
 	if !found {
 		return 0, false, nil
 	}
-	if err := json.Unmarshal(p.members[i].raw, &v); err != nil {
-		return 0, true, fmt.Errorf("%q must be an unsigned integer", key)
+	v, err = spdkUint(p.members[i].raw)
+	if err != nil {
+		return 0, true, fmt.Errorf("%q: %w", key, err)
 	}
 	return v, true, nil
+}
+
+// spdkUint reads a JSON number as SPDK's spdk_json_number_to_uint64 does:
+// significand and exponent, fraction digits folded into the exponent,
+// trailing zeros traded for exponent; what is left must be a non-negative
+// integer that fits.
+func spdkUint(raw json.RawMessage) (uint64, error) {
+	t := string(raw) // as the decoder cut it: no surrounding space
+	if t == "" || !(t[0] == '-' || '0' <= t[0] && t[0] <= '9') || !json.Valid([]byte(t)) {
+		return 0, errors.New("must be an unsigned integer")
+	}
+	neg := t[0] == '-'
+	if neg {
+		t = t[1:]
+	}
+	var sig, exp uint64
+	var frac int64
+	var expNeg bool
+	state, pval := 0, &sig
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case c == '.':
+			state = 1
+		case c == 'e' || c == 'E':
+			state, pval = 2, &exp
+		case c == '-':
+			expNeg = true
+		case c == '+':
+		default:
+			d := uint64(c - '0')
+			if *pval > (math.MaxUint64-d)/10 {
+				return 0, errors.New("out of range")
+			}
+			if state == 1 {
+				frac++
+			}
+			*pval = *pval*10 + d
+		}
+	}
+	if exp > math.MaxInt64 {
+		return 0, errors.New("out of range")
+	}
+	e := int64(exp)
+	if expNeg {
+		e = -e
+	}
+	e -= frac
+	for e < 0 && sig >= 10 && sig%10 == 0 {
+		sig /= 10
+		e++
+	}
+	for e > 0 && sig <= math.MaxUint64/10 {
+		sig *= 10
+		e--
+	}
+	if e != 0 || neg {
+		return 0, errors.New("out of range for an unsigned integer")
+	}
+	return sig, nil
 }
 
 // With returns a copy of p with key set to the string v, in key's place

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"encoding/json"
 	"sort"
 	"strings"
 
@@ -467,8 +468,11 @@ func checkShrink(key, sizeKey string, lvolOnly bool) func(c *call) Decision {
 			return d
 		}
 		mib, ok, err := c.p.Uint(sizeKey)
-		if err != nil || !ok {
+		if !ok {
 			return c.allow(o) // SPDK rejects the params
+		}
+		if err != nil {
+			return c.deny(RuleInvalidParams, "%v", err)
 		}
 		if mib<<20 >= b.Size() {
 			return c.allow(o)
@@ -550,7 +554,10 @@ func checkRenameLvol(c *call) Decision {
 	if c.env.ReadOnly != nil && c.env.ReadOnly(strings.ToLower(l.UUID)) {
 		return c.deny(RuleRenameReadOnly, "it was set read-only: SPDK would change the bdev alias and then fail, leaving the rename half done")
 	}
-	return c.allow(o)
+	d := c.allow(o)
+	undo, _ := json.Marshal(map[string]string{"old_name": strings.ToLower(l.UUID), "new_name": l.Name})
+	d.Undo = &Call{Method: "bdev_lvol_rename", Params: undo}
+	return d
 }
 
 // checkRenameLvstore: bdev_lvol_rename_lvstore {old_name, new_name}.
