@@ -158,6 +158,8 @@ func spdkUint(raw json.RawMessage) (uint64, error) {
 		case c == '-':
 			expNeg = true
 		case c == '+':
+		case c < '0' || c > '9':
+			return 0, errors.New("must be an unsigned integer")
 		default:
 			d := uint64(c - '0')
 			if *pval > (math.MaxUint64-d)/10 {
