@@ -33,7 +33,7 @@ func TestAdversarial_cases(t *testing.T) {
 	cases := advCases()
 	backends(t, func(t *testing.T, real bool) {
 		for _, c := range cases {
-			t.Run(string(c.class)+"/"+c.name, func(t *testing.T) { runAdvCase(t, real, c) })
+			t.Run(string(c.class)+"/"+c.want.label()+"/"+c.name, func(t *testing.T) { runAdvCase(t, real, c) })
 		}
 	})
 }
