@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdktgt"
 )
 
 // The adversarial suite of issue 10: calls through the agent that would
@@ -217,11 +218,14 @@ func advDeadlines(t *testing.T, real bool) {
 	})
 	resume()
 	t.Run("deadline/destructive calls are not locked out after SPDK resumes", func(t *testing.T) {
-		for _, leaf := range []string{"lvs0/leaf5", "lvs0/leaf6"} {
+		// leaf0's delete timed out while SPDK was stopped (a real target
+		// carries it out once resumed): once a fresh read has settled it,
+		// deleting it again succeeds or gets SPDK's own -19.
+		for _, leaf := range []string{"lvs0/leaf5", "lvs0/leaf6", "lvs0/leaf0"} {
 			deadline := time.Now().Add(5 * time.Second)
 			for {
 				_, err := n.viaCall("bdev_lvol_delete", obj("name", leaf), advAttackTimeout)
-				if err == nil {
+				if err == nil || leaf == "lvs0/leaf0" && errors.Is(err, spdkrpc.ErrNotFound) {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -477,10 +481,13 @@ func lvsOf(alias string) string { s, _, _ := strings.Cut(alias, "/"); return s }
 // agent, dangerous ones included, naming objects by alias, UUID or UUID in
 // capitals. After each call no lvol outside the call's own volume may have
 // changed and SPDK must answer. ADV_SEED replays a run; the budget is
-// about a minute on a real target.
+// about 40 s on a real target.
 func TestAdversarial_property(t *testing.T) { backends(t, advProperty) }
 
 func advProperty(t *testing.T, real bool) {
+	if real && !spdktgt.Enabled() {
+		t.Skip(spdktgt.SkipMessage) // else every layout's subtest would skip, until the budget ends
+	}
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("ADV_SEED"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
@@ -493,7 +500,7 @@ func advProperty(t *testing.T, real bool) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	budget := 15 * time.Second
 	if real {
-		budget = 50 * time.Second
+		budget = 40 * time.Second
 	}
 	end := time.Now().Add(budget)
 	for layout := 0; time.Now().Before(end); layout++ {
