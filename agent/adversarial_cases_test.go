@@ -37,32 +37,32 @@ type advCase struct {
 	check func(t testing.TB, before, after advTruth)
 }
 
-// call builds an attack of fixed params.
-func call(method string, kv ...any) func(*lay) (string, string) {
-	return func(*lay) (string, string) { return method, obj(kv...) }
+// attack builds an attack of fixed params.
+func attack(method string, kv ...any) func(*lay) (string, string) {
+	return func(*lay) (string, string) { return method, jobj(kv...) }
 }
 
-// rawCall builds an attack of params written out by hand (duplicate keys,
+// attackRaw builds an attack of params written out by hand (duplicate keys,
 // escapes, arrays).
-func rawCall(method, params string) func(*lay) (string, string) {
+func attackRaw(method, params string) func(*lay) (string, string) {
 	return func(*lay) (string, string) { return method, params }
 }
 
-// byUUID is an attack naming the object by its UUID, transformed.
-func byUUID(method, key, alias string, f func(string) string, kv ...any) func(*lay) (string, string) {
+// attackByUUID is an attack naming the object by its UUID, transformed.
+func attackByUUID(method, key, alias string, f func(string) string, kv ...any) func(*lay) (string, string) {
 	return func(l *lay) (string, string) {
-		return method, obj(append([]any{key, f(l.uuid(alias))}, kv...)...)
+		return method, jobj(append([]any{key, f(l.uuid(alias))}, kv...)...)
 	}
 }
 
-func same(s string) string { return s }
+func asIs(s string) string { return s }
 
-var upper = strings.ToUpper
+var inCapitals = strings.ToUpper
 
-// lvsUUIDCall names an lvstore by its UUID, transformed.
-func lvsUUIDCall(method, key, lvs string, f func(string) string, kv ...any) func(*lay) (string, string) {
+// attackLvsUUID names an lvstore by its UUID, transformed.
+func attackLvsUUID(method, key, lvs string, f func(string) string, kv ...any) func(*lay) (string, string) {
 	return func(l *lay) (string, string) {
-		return method, obj(append([]any{key, f(l.lvsUUID(lvs))}, kv...)...)
+		return method, jobj(append([]any{key, f(l.lvsUUID(lvs))}, kv...)...)
 	}
 }
 
@@ -75,10 +75,10 @@ func (l *lay) store(m, lvs string, sizeMiB int) {
 	l.lvs(m, lvs)
 }
 
-// oneClone: lvs0 on m0 holds a backing image lvs0/img (a snapshot) whose
+// layOneClone: lvs0 on m0 holds a backing image lvs0/img (a snapshot) whose
 // only clone is another volume's lvs0/vol1, and a writable leaf
 // lvs0/other. Deleting img would merge it into vol1.
-func oneClone(l *lay) {
+func layOneClone(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.lvol("lvs0", "gold", 4)
 	l.snap("lvs0/gold", "img")
@@ -87,20 +87,20 @@ func oneClone(l *lay) {
 	l.lvol("lvs0", "other", 4)
 }
 
-// oneCloneAndEmpty is oneClone and an empty lvstore lvs1 on m1.
-func oneCloneAndEmpty(l *lay) {
-	oneClone(l)
+// layOneCloneAndEmpty is layOneClone and an empty lvstore lvs1 on m1.
+func layOneCloneAndEmpty(l *lay) {
+	layOneClone(l)
 	l.store("m1", "lvs1", 32)
 }
 
-// renamedStore renames lvs0 to lvsD straight on SPDK.
-func renamedStore(l *lay) {
-	l.call("bdev_lvol_rename_lvstore", obj("old_name", "lvs0", "new_name", "lvsD"))
+// directRenamedStore renames lvs0 to lvsD straight on SPDK.
+func directRenamedStore(l *lay) {
+	l.call("bdev_lvol_rename_lvstore", jobj("old_name", "lvs0", "new_name", "lvsD"))
 }
 
-// shared: lvs0 holds v and c, both clones of the snapshot s1 (c is another
+// layShared: lvs0 holds v and c, both clones of the snapshot s1 (c is another
 // volume), and w with its own snapshot t1; m1 is a free 8 MiB malloc.
-func shared(l *lay) {
+func layShared(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.lvol("lvs0", "v", 4)
 	l.snap("lvs0/v", "s1")
@@ -110,8 +110,8 @@ func shared(l *lay) {
 	l.malloc("img", 4)
 }
 
-// deepShared: s0 <- s1 <- {v, c}, c another volume.
-func deepShared(l *lay) {
+// layDeepShared: s0 <- s1 <- {v, c}, c another volume.
+func layDeepShared(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.thick("lvs0", "v", 4)
 	l.snap("lvs0/v", "s0")
@@ -119,18 +119,18 @@ func deepShared(l *lay) {
 	l.clone("lvs0/s1", "c")
 }
 
-// twoSnaps: s1 <- s3 <- v, for a set_parent cycle.
-func twoSnaps(l *lay) {
+// layTwoSnaps: s1 <- s3 <- v, for a set_parent cycle.
+func layTwoSnaps(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.lvol("lvs0", "v", 4)
 	l.snap("lvs0/v", "s1")
 	l.snap("lvs0/v", "s3")
 }
 
-// nested: lvs0 on m0 holds a thick lvs0/base with the lvstore inner on
+// layNested: lvs0 on m0 holds a thick lvs0/base with the lvstore inner on
 // it, and a leaf lvs0/x; inner holds a, its snapshot as and a second
 // clone ac of as.
-func nested(l *lay) {
+func layNested(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.thick("lvs0", "base", 16)
 	l.lvs("lvs0/base", "inner")
@@ -140,42 +140,42 @@ func nested(l *lay) {
 	l.lvol("lvs0", "x", 4)
 }
 
-// nestedOnly: lvs0 holds nothing but the base of inner, which holds a.
-func nestedOnly(l *lay) {
+// layNestedOnly: lvs0 holds nothing but the base of inner, which holds a.
+func layNestedOnly(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.thick("lvs0", "base", 16)
 	l.lvs("lvs0/base", "inner")
 	l.lvol("inner", "a", 4)
 }
 
-// nestedEmpty: inner on lvs0/base holds nothing.
-func nestedEmpty(l *lay) {
+// layNestedEmpty: inner on lvs0/base holds nothing.
+func layNestedEmpty(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.thick("lvs0", "base", 16)
 	l.lvs("lvs0/base", "inner")
 	l.lvol("lvs0", "x", 4)
 }
 
-// deep: nested, and the lvstore core on inner/base2 holding d: three
+// layDeep: layNested, and the lvstore core on inner/base2 holding d: three
 // lvstores stacked on m0.
-func deep(l *lay) {
-	nested(l)
+func layDeep(l *lay) {
+	layNested(l)
 	l.thick("inner", "base2", 8)
 	l.lvs("inner/base2", "core")
 	l.lvol("core", "d", 2)
 }
 
-// esnapMalloc: lvs0 holds e1, an esnap clone of the malloc image img, and
+// layEsnapMalloc: lvs0 holds e1, an esnap clone of the malloc image img, and
 // a leaf lvs0/other.
-func esnapMalloc(l *lay) {
+func layEsnapMalloc(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.malloc("img", 4)
 	l.esnap("img", "lvs0", "e1")
 	l.lvol("lvs0", "other", 4)
 }
 
-// esnapLvol: lvs0/e1 is an esnap clone of lvs1/src (thick, 4 clusters).
-func esnapLvol(l *lay) {
+// layEsnapLvol: lvs0/e1 is an esnap clone of lvs1/src (thick, 4 clusters).
+func layEsnapLvol(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.store("m1", "lvs1", 32)
 	l.thick("lvs1", "src", 4)
@@ -183,8 +183,8 @@ func esnapLvol(l *lay) {
 	l.lvol("lvs0", "other", 4)
 }
 
-// withLeaf adds lvstore lvs0 on m0 with the leaf lvs0/other to a layout.
-func withLeaf(f func(*lay)) func(*lay) {
+// layWithLeaf adds lvstore lvs0 on m0 with the leaf lvs0/other to a layout.
+func layWithLeaf(f func(*lay)) func(*lay) {
 	return func(l *lay) {
 		f(l)
 		l.store("m0", "lvs0", 32)
@@ -192,31 +192,31 @@ func withLeaf(f func(*lay)) func(*lay) {
 	}
 }
 
-// onSplit: m1 split in two, the lvstore onsplit on m1p0 holding a.
-func onSplit(l *lay) {
+// layOnSplit: m1 split in two, the lvstore onsplit on m1p0 holding a.
+func layOnSplit(l *lay) {
 	l.malloc("m1", 32)
-	l.call("bdev_split_create", obj("base_bdev", "m1", "split_count", 2))
+	l.call("bdev_split_create", jobj("base_bdev", "m1", "split_count", 2))
 	l.lvs("m1p0", "onsplit")
 	l.lvol("onsplit", "a", 4)
 }
 
-// onPassthru: the lvstore onpt on the passthru pt on m2, holding a.
-func onPassthru(l *lay) {
+// layOnPassthru: the lvstore onpt on the passthru pt on m2, holding a.
+func layOnPassthru(l *lay) {
 	l.malloc("m2", 32)
-	l.call("bdev_passthru_create", obj("base_bdev_name", "m2", "name", "pt"))
+	l.call("bdev_passthru_create", jobj("base_bdev_name", "m2", "name", "pt"))
 	l.lvs("pt", "onpt")
 	l.lvol("onpt", "a", 4)
 }
 
-// onRaid: the lvstore onraid on the raid r0 of level over m3 and m4,
+// layOnRaid: the lvstore onraid on the raid r0 of level over m3 and m4,
 // holding a.
-func onRaid(level string) func(*lay) {
+func layOnRaid(level string) func(*lay) {
 	return func(l *lay) {
 		l.malloc("m3", 16)
 		l.malloc("m4", 16)
-		p := obj("name", "r0", "raid_level", level, "strip_size_kb", 64, "base_bdevs", json.RawMessage(`["m3","m4"]`))
+		p := jobj("name", "r0", "raid_level", level, "strip_size_kb", 64, "base_bdevs", json.RawMessage(`["m3","m4"]`))
 		if level == "raid1" {
-			p = obj("name", "r0", "raid_level", level, "base_bdevs", json.RawMessage(`["m3","m4"]`))
+			p = jobj("name", "r0", "raid_level", level, "base_bdevs", json.RawMessage(`["m3","m4"]`))
 		}
 		l.call("bdev_raid_create", p)
 		l.lvs("r0", "onraid")
@@ -224,39 +224,39 @@ func onRaid(level string) func(*lay) {
 	}
 }
 
-// raidOfLvols: a raid0 of two lvols of lvs0, with the lvstore onraid on it.
-func raidOfLvols(l *lay) {
+// layRaidOfLvols: a raid0 of two lvols of lvs0, with the lvstore onraid on it.
+func layRaidOfLvols(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.thick("lvs0", "r1", 8)
 	l.thick("lvs0", "r2", 8)
-	l.call("bdev_raid_create", obj("name", "r0", "raid_level", "raid0", "strip_size_kb", 64, "base_bdevs", json.RawMessage(`["lvs0/r1","lvs0/r2"]`)))
+	l.call("bdev_raid_create", jobj("name", "r0", "raid_level", "raid0", "strip_size_kb", 64, "base_bdevs", json.RawMessage(`["lvs0/r1","lvs0/r2"]`)))
 	l.lvs("r0", "onraid")
 	l.lvol("onraid", "a", 4)
 }
 
-// splitOfLvol: lvs0/base split in two, the lvstore onsplit on part 0.
-func splitOfLvol(l *lay) {
+// laySplitOfLvol: lvs0/base split in two, the lvstore onsplit on part 0.
+func laySplitOfLvol(l *lay) {
 	l.store("m0", "lvs0", 64)
 	l.thick("lvs0", "base", 16)
 	// By its UUID: bdev_split_create of an lvol by its alias kills
 	// spdk_tgt (a case below).
 	baseUUID := l.uuid("lvs0/base")
-	l.call("bdev_split_create", obj("base_bdev", baseUUID, "split_count", 2))
+	l.call("bdev_split_create", jobj("base_bdev", baseUUID, "split_count", 2))
 	l.lvs(baseUUID+"p0", "onsplit")
 	l.lvol("onsplit", "a", 2)
 }
 
-// degradedBeside: lvs1 on an aio file holds e, an esnap clone of an aio
+// layDegradedBeside: lvs1 on an aio file holds e, an esnap clone of an aio
 // image; after SPDK's restart only lvs1's file is back, so e is degraded.
 // lvs0 on m0 holds the leaf lvs0/other.
-func degradedBeside(l *lay) {
+func layDegradedBeside(l *lay) {
 	f := l.aio("a1", 32)
 	l.lvs("a1", "lvs1")
 	l.aio("imgaio", 4)
 	l.esnap("imgaio", "lvs1", "e")
 	l.n.restartSPDK(l.t)
 	l.waitSPDK()
-	l.call("bdev_aio_create", obj("name", "a1", "filename", f, "block_size", 512))
+	l.call("bdev_aio_create", jobj("name", "a1", "filename", f, "block_size", 512))
 	l.call("bdev_wait_for_examine", "")
 	l.store("m0", "lvs0", 32)
 	l.lvol("lvs0", "other", 4)
@@ -277,8 +277,8 @@ func (l *lay) waitSPDK() {
 	}
 }
 
-// awaitCopy waits (at most 3 s) for the shallow copy a call started.
-func awaitCopy(l *lay, res json.RawMessage) {
+// awaitShallowCopy waits (at most 3 s) for the shallow copy a call started.
+func awaitShallowCopy(l *lay, res json.RawMessage) {
 	var op struct {
 		OperationID uint32 `json:"operation_id"`
 	}
@@ -287,7 +287,7 @@ func awaitCopy(l *lay, res json.RawMessage) {
 	}
 	deadline := time.Now().Add(advAttackTimeout)
 	for time.Now().Before(deadline) {
-		r, err := l.try("bdev_lvol_check_shallow_copy", obj("operation_id", op.OperationID))
+		r, err := l.try("bdev_lvol_check_shallow_copy", jobj("operation_id", op.OperationID))
 		if err != nil || !strings.Contains(string(r), `"in progress"`) {
 			return
 		}
@@ -295,8 +295,8 @@ func awaitCopy(l *lay, res json.RawMessage) {
 	}
 }
 
-// aliasIs checks that the lvol known before as from is now called to.
-func aliasIs(from, to string) func(testing.TB, advTruth, advTruth) {
+// aliasBecomes checks that the lvol known before as from is now called to.
+func aliasBecomes(from, to string) func(testing.TB, advTruth, advTruth) {
 	return func(t testing.TB, before, after advTruth) {
 		t.Helper()
 		id, ok := before.byAlias(from)
@@ -309,8 +309,8 @@ func aliasIs(from, to string) func(testing.TB, advTruth, advTruth) {
 	}
 }
 
-// gone checks that the lvol is no longer listed.
-func gone(alias string) func(testing.TB, advTruth, advTruth) {
+// lvolGone checks that the lvol is no longer listed.
+func lvolGone(alias string) func(testing.TB, advTruth, advTruth) {
 	return func(t testing.TB, before, after advTruth) {
 		t.Helper()
 		if id, ok := before.byAlias(alias); !ok {
@@ -321,8 +321,8 @@ func gone(alias string) func(testing.TB, advTruth, advTruth) {
 	}
 }
 
-// added checks that an lvol with this alias exists after the call.
-func added(alias string) func(testing.TB, advTruth, advTruth) {
+// lvolAdded checks that an lvol with this alias exists after the call.
+func lvolAdded(alias string) func(testing.TB, advTruth, advTruth) {
 	return func(t testing.TB, _, after advTruth) {
 		t.Helper()
 		if _, ok := after.byAlias(alias); !ok {
@@ -343,116 +343,116 @@ func advCases() []advCase {
 	return []advCase{
 		// --- Resolution: SPDK finds what the guard's lookup does not. ---
 		{name: "delete single-clone image by UUID in capitals", class: classResolution, want: mustRefuse,
-			layout: oneClone, attack: byUUID("bdev_lvol_delete", "name", "lvs0/img", upper)},
+			layout: layOneClone, attack: attackByUUID("bdev_lvol_delete", "name", "lvs0/img", inCapitals)},
 		{name: "delete single-clone image by UUID", class: classResolution, want: mustRefuse,
-			layout: oneClone, attack: byUUID("bdev_lvol_delete", "name", "lvs0/img", same)},
+			layout: layOneClone, attack: attackByUUID("bdev_lvol_delete", "name", "lvs0/img", asIs)},
 		{name: "delete single-clone image by alias", class: classResolution, want: mustRefuse,
-			layout: oneClone, attack: call("bdev_lvol_delete", "name", "lvs0/img")},
+			layout: layOneClone, attack: attack("bdev_lvol_delete", "name", "lvs0/img")},
 		{name: "delete image by old alias after a failed rename", class: classResolution, want: mustRefuse,
-			layout: oneClone, direct: failedRename, attack: call("bdev_lvol_delete", "name", "lvs0/img")},
+			layout: layOneClone, direct: directFailedRename, attack: attack("bdev_lvol_delete", "name", "lvs0/img")},
 		{name: "delete image by moved alias after a failed rename", class: classResolution, want: mustRefuse,
-			layout: oneClone, direct: failedRename, attack: call("bdev_lvol_delete", "name", "lvs0/imgX")},
+			layout: layOneClone, direct: directFailedRename, attack: attack("bdev_lvol_delete", "name", "lvs0/imgX")},
 		{name: "delete image by alias after a direct lvstore rename", class: classResolution, want: mustRefuse,
-			layout: oneClone, direct: renamedStore, attack: call("bdev_lvol_delete", "name", "lvsD/img")},
+			layout: layOneClone, direct: directRenamedStore, attack: attack("bdev_lvol_delete", "name", "lvsD/img")},
 		{name: "delete_lvstore holding lvols by UUID in capitals", class: classResolution, want: mustRefuse,
-			layout: oneClone, attack: lvsUUIDCall("bdev_lvol_delete_lvstore", "uuid", "lvs0", upper)},
+			layout: layOneClone, attack: attackLvsUUID("bdev_lvol_delete_lvstore", "uuid", "lvs0", inCapitals)},
 		{name: "delete_lvstore holding lvols by its new name after a direct rename", class: classResolution, want: mustRefuse,
-			layout: oneClone, direct: renamedStore, attack: call("bdev_lvol_delete_lvstore", "lvs_name", "lvsD")},
+			layout: layOneClone, direct: directRenamedStore, attack: attack("bdev_lvol_delete_lvstore", "lvs_name", "lvsD")},
 		{name: "delete_lvstore naming an empty store by uuid and a full one by name", class: classResolution, want: mustFail,
-			layout: oneCloneAndEmpty, attack: func(l *lay) (string, string) {
-				return "bdev_lvol_delete_lvstore", obj("uuid", l.lvsUUID("lvs1"), "lvs_name", "lvs0")
+			layout: layOneCloneAndEmpty, attack: func(l *lay) (string, string) {
+				return "bdev_lvol_delete_lvstore", jobj("uuid", l.lvsUUID("lvs1"), "lvs_name", "lvs0")
 			}},
 		{name: "delete image by alias with an embedded NUL", class: classResolution, want: mustFail,
-			layout: oneClone, attack: rawCall("bdev_lvol_delete", `{"name":"lvs0/img\u0000x"}`)},
+			layout: layOneClone, attack: attackRaw("bdev_lvol_delete", `{"name":"lvs0/img\u0000x"}`)},
 		{name: "delete image by UUID with an embedded NUL", class: classResolution, want: mustFail,
-			layout: oneClone, attack: func(l *lay) (string, string) {
+			layout: layOneClone, attack: func(l *lay) (string, string) {
 				return "bdev_lvol_delete", `{"name":"` + l.uuid("lvs0/img") + `\u0000"}`
 			}},
 		{name: "delete_lvstore by name with an embedded NUL", class: classResolution, want: mustFail,
-			layout: oneClone, attack: rawCall("bdev_lvol_delete_lvstore", `{"lvs_name":"lvs0\u0000junk"}`)},
+			layout: layOneClone, attack: attackRaw("bdev_lvol_delete_lvstore", `{"lvs_name":"lvs0\u0000junk"}`)},
 		{name: "delete with duplicate keys, leaf first", class: classResolution, want: mustFail,
-			layout: oneClone, attack: rawCall("bdev_lvol_delete", `{"name":"lvs0/other","name":"lvs0/img"}`)},
+			layout: layOneClone, attack: attackRaw("bdev_lvol_delete", `{"name":"lvs0/other","name":"lvs0/img"}`)},
 		{name: "delete with duplicate keys, image first", class: classResolution, want: mustFail,
-			layout: oneClone, attack: rawCall("bdev_lvol_delete", `{"name":"lvs0/img","name":"lvs0/other"}`)},
+			layout: layOneClone, attack: attackRaw("bdev_lvol_delete", `{"name":"lvs0/img","name":"lvs0/other"}`)},
 		{name: "delete with the key in capitals", class: classResolution, want: mustFail,
-			layout: oneClone, attack: rawCall("bdev_lvol_delete", `{"NAME":"lvs0/img"}`)},
+			layout: layOneClone, attack: attackRaw("bdev_lvol_delete", `{"NAME":"lvs0/img"}`)},
 		{name: "delete with a leaf and the image under a key in other case", class: classResolution, want: mustFail,
-			layout: oneClone, attack: rawCall("bdev_lvol_delete", `{"name":"lvs0/other","Name":"lvs0/img"}`)},
+			layout: layOneClone, attack: attackRaw("bdev_lvol_delete", `{"name":"lvs0/other","Name":"lvs0/img"}`)},
 		{name: "delete with params as an array", class: classResolution, want: mustFail,
-			layout: oneClone, attack: rawCall("bdev_lvol_delete", `["lvs0/img"]`)},
+			layout: layOneClone, attack: attackRaw("bdev_lvol_delete", `["lvs0/img"]`)},
 		{name: "delete_lvstore with params as an array", class: classResolution, want: mustFail,
-			layout: oneClone, attack: rawCall("bdev_lvol_delete_lvstore", `["lvs0"]`)},
+			layout: layOneClone, attack: attackRaw("bdev_lvol_delete_lvstore", `["lvs0"]`)},
 		{name: "delete esnap parent lvol by UUID in capitals", class: classResolution, want: mustRefuse,
-			layout: esnapLvol, attack: byUUID("bdev_lvol_delete", "name", "lvs1/src", upper)},
+			layout: layEsnapLvol, attack: attackByUUID("bdev_lvol_delete", "name", "lvs1/src", inCapitals)},
 		{name: "malloc_delete of esnap parent by UUID in capitals", class: classResolution, want: mustFail,
-			layout: esnapMalloc, attack: byUUID("bdev_malloc_delete", "name", "img", upper)},
+			layout: layEsnapMalloc, attack: attackByUUID("bdev_malloc_delete", "name", "img", inCapitals)},
 		{name: "rename snapshot by UUID in capitals", class: classResolution, want: mustFail,
-			layout: oneClone, attack: byUUID("bdev_lvol_rename", "old_name", "lvs0/img", upper, "new_name", "imgX")},
+			layout: layOneClone, attack: attackByUUID("bdev_lvol_rename", "old_name", "lvs0/img", inCapitals, "new_name", "imgX")},
 
 		// --- The bdev stack beneath lvstores. ---
 		{name: "malloc_delete of an lvstore base", class: classStack, want: mustRefuse,
-			layout: oneClone, attack: call("bdev_malloc_delete", "name", "m0")},
+			layout: layOneClone, attack: attack("bdev_malloc_delete", "name", "m0")},
 		{name: "malloc_delete of an lvstore base by UUID", class: classStack, want: mustRefuse,
-			layout: oneClone, attack: byUUID("bdev_malloc_delete", "name", "m0", same)},
+			layout: layOneClone, attack: attackByUUID("bdev_malloc_delete", "name", "m0", asIs)},
 		{name: "malloc_delete of an lvstore base by UUID in capitals", class: classStack, want: mustFail,
-			layout: oneClone, attack: byUUID("bdev_malloc_delete", "name", "m0", upper)},
+			layout: layOneClone, attack: attackByUUID("bdev_malloc_delete", "name", "m0", inCapitals)},
 		{name: "aio_delete of an lvstore base", class: classStack, want: mustRefuse,
 			layout: func(l *lay) { l.aio("a0", 32); l.lvs("a0", "lvs0"); l.lvol("lvs0", "v", 4) },
-			attack: call("bdev_aio_delete", "name", "a0")},
+			attack: attack("bdev_aio_delete", "name", "a0")},
 		{name: "aio_delete of an lvstore base by UUID", class: classStack, want: mustRefuse,
 			layout: func(l *lay) { l.aio("a0", 32); l.lvs("a0", "lvs0"); l.lvol("lvs0", "v", 4) },
-			attack: byUUID("bdev_aio_delete", "name", "a0", same)},
+			attack: attackByUUID("bdev_aio_delete", "name", "a0", asIs)},
 		{name: "delete of the lvol a nested lvstore sits on", class: classStack, want: mustRefuse,
-			layout: nested, attack: call("bdev_lvol_delete", "name", "lvs0/base")},
+			layout: layNested, attack: attack("bdev_lvol_delete", "name", "lvs0/base")},
 		{name: "delete of the nested base by UUID", class: classStack, want: mustRefuse,
-			layout: nested, attack: byUUID("bdev_lvol_delete", "name", "lvs0/base", same)},
+			layout: layNested, attack: attackByUUID("bdev_lvol_delete", "name", "lvs0/base", asIs)},
 		{name: "delete of the nested base by UUID in capitals", class: classStack, want: mustRefuse,
-			layout: nested, attack: byUUID("bdev_lvol_delete", "name", "lvs0/base", upper)},
+			layout: layNested, attack: attackByUUID("bdev_lvol_delete", "name", "lvs0/base", inCapitals)},
 		{name: "delete_lvstore holding only a nested base", class: classStack, want: mustRefuse,
-			layout: nestedOnly, attack: call("bdev_lvol_delete_lvstore", "lvs_name", "lvs0")},
+			layout: layNestedOnly, attack: attack("bdev_lvol_delete_lvstore", "lvs_name", "lvs0")},
 		{name: "malloc_delete beneath three stacked lvstores", class: classStack, want: mustRefuse,
-			layout: deep, attack: call("bdev_malloc_delete", "name", "m0")},
+			layout: layDeep, attack: attack("bdev_malloc_delete", "name", "m0")},
 		{name: "delete of the middle base of three stacked lvstores", class: classStack, want: mustRefuse,
-			layout: deep, attack: call("bdev_lvol_delete", "name", "inner/base2")},
+			layout: layDeep, attack: attack("bdev_lvol_delete", "name", "inner/base2")},
 		{name: "delete_lvstore of the middle of three stacked lvstores", class: classStack, want: mustRefuse,
-			layout: deep, attack: call("bdev_lvol_delete_lvstore", "lvs_name", "inner")},
+			layout: layDeep, attack: attack("bdev_lvol_delete_lvstore", "lvs_name", "inner")},
 		{name: "split_delete beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onSplit, attack: call("bdev_split_delete", "base_bdev", "m1")},
+			layout: layOnSplit, attack: attack("bdev_split_delete", "base_bdev", "m1")},
 		{name: "malloc_delete beneath a split with an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onSplit, attack: call("bdev_malloc_delete", "name", "m1")},
+			layout: layOnSplit, attack: attack("bdev_malloc_delete", "name", "m1")},
 		{name: "passthru_delete beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onPassthru, attack: call("bdev_passthru_delete", "name", "pt")},
+			layout: layOnPassthru, attack: attack("bdev_passthru_delete", "name", "pt")},
 		{name: "passthru_delete beneath an lvstore by UUID", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onPassthru, attack: byUUID("bdev_passthru_delete", "name", "pt", same)},
+			layout: layOnPassthru, attack: attackByUUID("bdev_passthru_delete", "name", "pt", asIs)},
 		{name: "malloc_delete beneath a passthru with an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onPassthru, attack: call("bdev_malloc_delete", "name", "m2")},
+			layout: layOnPassthru, attack: attack("bdev_malloc_delete", "name", "m2")},
 		{name: "raid_delete of a raid0 beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onRaid("raid0"), attack: call("bdev_raid_delete", "name", "r0")},
+			layout: layOnRaid("raid0"), attack: attack("bdev_raid_delete", "name", "r0")},
 		{name: "raid_delete of a raid0 by UUID", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onRaid("raid0"), attack: byUUID("bdev_raid_delete", "name", "r0", same)},
+			layout: layOnRaid("raid0"), attack: attackByUUID("bdev_raid_delete", "name", "r0", asIs)},
 		{name: "raid_remove_base_bdev of a raid0 member", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onRaid("raid0"), attack: call("bdev_raid_remove_base_bdev", "name", "m3")},
+			layout: layOnRaid("raid0"), attack: attack("bdev_raid_remove_base_bdev", "name", "m3")},
 		{name: "malloc_delete of a raid0 member", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onRaid("raid0"), attack: call("bdev_malloc_delete", "name", "m4")},
+			layout: layOnRaid("raid0"), attack: attack("bdev_malloc_delete", "name", "m4")},
 		{name: "raid_remove_base_bdev of a concat member", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onRaid("concat"), attack: call("bdev_raid_remove_base_bdev", "name", "m4")},
+			layout: layOnRaid("concat"), attack: attack("bdev_raid_remove_base_bdev", "name", "m4")},
 		{name: "raid_delete of a raid1 beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: onRaid("raid1"), attack: call("bdev_raid_delete", "name", "r0")},
+			layout: layOnRaid("raid1"), attack: attack("bdev_raid_delete", "name", "r0")},
 		{name: "delete of an lvol that is a raid member beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: raidOfLvols, attack: call("bdev_lvol_delete", "name", "lvs0/r1")},
+			layout: layRaidOfLvols, attack: attack("bdev_lvol_delete", "name", "lvs0/r1")},
 		{name: "delete of an lvol split beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
-			layout: splitOfLvol, attack: call("bdev_lvol_delete", "name", "lvs0/base")},
+			layout: laySplitOfLvol, attack: attack("bdev_lvol_delete", "name", "lvs0/base")},
 
 		// --- Chain rewrites. ---
 		{name: "set_parent of a snapshot with another volume's clone", class: classChain, want: mustRefuse,
-			layout: shared, attack: call("bdev_lvol_set_parent", "lvol_name", "lvs0/s1", "parent_name", "lvs0/t1")},
+			layout: layShared, attack: attack("bdev_lvol_set_parent", "lvol_name", "lvs0/s1", "parent_name", "lvs0/t1")},
 		{name: "set_parent_bdev of a snapshot with another volume's clone", class: classChain, want: mustRefuse,
-			layout: shared, attack: call("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/s1", "parent_name", "img")},
+			layout: layShared, attack: attack("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/s1", "parent_name", "img")},
 		{name: "set_parent making a cycle (spins SPDK)", class: classChain, want: mustRefuse,
-			layout: twoSnaps, attack: call("bdev_lvol_set_parent", "lvol_name", "lvs0/s1", "parent_name", "lvs0/s3")},
+			layout: layTwoSnaps, attack: attack("bdev_lvol_set_parent", "lvol_name", "lvs0/s1", "parent_name", "lvs0/s3")},
 		{name: "set_parent making a cycle, by UUIDs in capitals", class: classChain, want: mustFail,
-			layout: twoSnaps, attack: func(l *lay) (string, string) {
-				return "bdev_lvol_set_parent", obj("lvol_name", upper(l.uuid("lvs0/s1")), "parent_name", upper(l.uuid("lvs0/s3")))
+			layout: layTwoSnaps, attack: func(l *lay) (string, string) {
+				return "bdev_lvol_set_parent", jobj("lvol_name", inCapitals(l.uuid("lvs0/s1")), "parent_name", inCapitals(l.uuid("lvs0/s3")))
 			}},
 		{name: "set_parent_bdev making a two-lvstore esnap cycle (crashes SPDK)", class: classChain, want: mustRefuse,
 			layout: func(l *lay) {
@@ -462,7 +462,7 @@ func advCases() []advCase {
 				l.lvol("lvs1", "b", 4)
 				l.setParentBdev("lvs0/a", "lvs1/b")
 			},
-			attack: call("bdev_lvol_set_parent_bdev", "lvol_name", "lvs1/b", "parent_name", "lvs0/a")},
+			attack: attack("bdev_lvol_set_parent_bdev", "lvol_name", "lvs1/b", "parent_name", "lvs0/a")},
 		{name: "set_parent_bdev making an esnap cycle in one lvstore", class: classChain, want: mustRefuse,
 			layout: func(l *lay) {
 				l.store("m0", "lvs0", 32)
@@ -470,130 +470,130 @@ func advCases() []advCase {
 				l.lvol("lvs0", "b", 4)
 				l.setParentBdev("lvs0/a", "lvs0/b")
 			},
-			attack: call("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/b", "parent_name", "lvs0/a")},
+			attack: attack("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/b", "parent_name", "lvs0/a")},
 		{name: "set_parent_bdev of an lvol onto itself", class: classChain, want: mustFail,
 			layout: func(l *lay) { l.store("m0", "lvs0", 32); l.lvol("lvs0", "a", 4) },
-			attack: call("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/a", "parent_name", "lvs0/a")},
+			attack: attack("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/a", "parent_name", "lvs0/a")},
 		{name: "set_parent_bdev of a snapshot onto its own clone", class: classChain, want: mustRefuse,
 			layout: func(l *lay) { l.store("m0", "lvs0", 32); l.lvol("lvs0", "v", 4); l.snap("lvs0/v", "s") },
-			attack: call("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/s", "parent_name", "lvs0/v")},
+			attack: attack("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/s", "parent_name", "lvs0/v")},
 		{name: "decouple_parent of a snapshot others read from", class: classChain, want: mustRefuse,
-			layout: deepShared, attack: call("bdev_lvol_decouple_parent", "name", "lvs0/s1")},
+			layout: layDeepShared, attack: attack("bdev_lvol_decouple_parent", "name", "lvs0/s1")},
 		{name: "inflate of a snapshot others read from", class: classChain, want: mustRefuse,
-			layout: deepShared, attack: call("bdev_lvol_inflate", "name", "lvs0/s1")},
+			layout: layDeepShared, attack: attack("bdev_lvol_inflate", "name", "lvs0/s1")},
 		{name: "resize shrink of an lvol holding a nested lvstore", class: classChain, want: mustRefuse,
-			layout: nested, attack: call("bdev_lvol_resize", "name", "lvs0/base", "size_in_mib", 4)},
+			layout: layNested, attack: attack("bdev_lvol_resize", "name", "lvs0/base", "size_in_mib", 4)},
 		{name: "resize shrink of an esnap parent in another lvstore", class: classChain, want: mustRefuse,
-			layout: esnapLvol, attack: call("bdev_lvol_resize", "name", "lvs1/src", "size_in_mib", 1)},
+			layout: layEsnapLvol, attack: attack("bdev_lvol_resize", "name", "lvs1/src", "size_in_mib", 1)},
 		{name: "resize shrink of an esnap parent by UUID in capitals", class: classChain, want: mustFail,
-			layout: esnapLvol, attack: byUUID("bdev_lvol_resize", "name", "lvs1/src", upper, "size_in_mib", 1)},
+			layout: layEsnapLvol, attack: attackByUUID("bdev_lvol_resize", "name", "lvs1/src", inCapitals, "size_in_mib", 1)},
 		{name: "resize shrink of an lvol split beneath an lvstore", class: classChain, want: mustRefuse, realOnly: splitRaid,
-			layout: splitOfLvol, attack: call("bdev_lvol_resize", "name", "lvs0/base", "size_in_mib", 4)},
+			layout: laySplitOfLvol, attack: attack("bdev_lvol_resize", "name", "lvs0/base", "size_in_mib", 4)},
 		{name: "shallow copy onto another lvstore's base", class: classChain, want: mustRefuse,
-			layout: func(l *lay) { oneClone(l); l.store("m1", "lvs1", 32); l.lvol("lvs1", "y", 4) },
-			attack: call("bdev_lvol_start_shallow_copy", "src_lvol_name", "lvs0/img", "dst_bdev_name", "m1"), await: awaitCopy},
+			layout: func(l *lay) { layOneClone(l); l.store("m1", "lvs1", 32); l.lvol("lvs1", "y", 4) },
+			attack: attack("bdev_lvol_start_shallow_copy", "src_lvol_name", "lvs0/img", "dst_bdev_name", "m1"), await: awaitShallowCopy},
 		{name: "shallow copy onto an esnap parent", class: classChain, want: mustRefuse,
-			layout: func(l *lay) { esnapMalloc(l); l.lvol("lvs0", "w", 4); l.snap("lvs0/w", "ws") },
-			attack: call("bdev_lvol_start_shallow_copy", "src_lvol_name", "lvs0/ws", "dst_bdev_name", "img"), await: awaitCopy},
+			layout: func(l *lay) { layEsnapMalloc(l); l.lvol("lvs0", "w", 4); l.snap("lvs0/w", "ws") },
+			attack: attack("bdev_lvol_start_shallow_copy", "src_lvol_name", "lvs0/ws", "dst_bdev_name", "img"), await: awaitShallowCopy},
 		{name: "shallow copy onto the base of a nested lvstore", class: classChain, want: mustRefuse,
-			layout: nested, attack: call("bdev_lvol_start_shallow_copy", "src_lvol_name", "inner/as", "dst_bdev_name", "lvs0/base"), await: awaitCopy},
+			layout: layNested, attack: attack("bdev_lvol_start_shallow_copy", "src_lvol_name", "inner/as", "dst_bdev_name", "lvs0/base"), await: awaitShallowCopy},
 		{name: "clone_bdev of another lvstore's base", class: classChain, want: mustRefuse,
-			layout: func(l *lay) { oneClone(l); l.store("m1", "lvs1", 32) },
-			attack: call("bdev_lvol_clone_bdev", "bdev", "m1", "lvs_name", "lvs0", "clone_name", "bad")},
+			layout: func(l *lay) { layOneClone(l); l.store("m1", "lvs1", 32) },
+			attack: attack("bdev_lvol_clone_bdev", "bdev", "m1", "lvs_name", "lvs0", "clone_name", "bad")},
 		{name: "clone_bdev of another lvstore's base by UUID", class: classChain, want: mustRefuse,
-			layout: func(l *lay) { oneClone(l); l.store("m1", "lvs1", 32) },
-			attack: byUUID("bdev_lvol_clone_bdev", "bdev", "m1", same, "lvs_name", "lvs0", "clone_name", "bad")},
+			layout: func(l *lay) { layOneClone(l); l.store("m1", "lvs1", 32) },
+			attack: attackByUUID("bdev_lvol_clone_bdev", "bdev", "m1", asIs, "lvs_name", "lvs0", "clone_name", "bad")},
 		{name: "clone_bdev of an lvol holding a nested lvstore", class: classChain, want: mustRefuse,
-			layout: func(l *lay) { nested(l); l.store("m1", "lvs1", 64) },
-			attack: call("bdev_lvol_clone_bdev", "bdev", "lvs0/base", "lvs_name", "lvs1", "clone_name", "bad")},
+			layout: func(l *lay) { layNested(l); l.store("m1", "lvs1", 64) },
+			attack: attack("bdev_lvol_clone_bdev", "bdev", "lvs0/base", "lvs_name", "lvs1", "clone_name", "bad")},
 		{name: "set_parent_bdev onto another lvstore's base", class: classChain, want: mustRefuse,
 			layout: func(l *lay) { l.store("m0", "lvs0", 64); l.lvol("lvs0", "x", 32); l.store("m1", "lvs1", 32) },
-			attack: call("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/x", "parent_name", "m1")},
+			attack: attack("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/x", "parent_name", "m1")},
 
 		// --- Sharp edges of shared/spdk-sharp-edges.md. ---
 		{name: "malloc_delete of an esnap parent (hangs SPDK)", class: classSharp, want: mustRefuse,
-			layout: esnapMalloc, attack: call("bdev_malloc_delete", "name", "img")},
+			layout: layEsnapMalloc, attack: attack("bdev_malloc_delete", "name", "img")},
 		{name: "malloc_delete of an esnap parent by UUID", class: classSharp, want: mustRefuse,
-			layout: esnapMalloc, attack: byUUID("bdev_malloc_delete", "name", "img", same)},
+			layout: layEsnapMalloc, attack: attackByUUID("bdev_malloc_delete", "name", "img", asIs)},
 		{name: "aio_delete of an esnap parent", class: classSharp, want: mustRefuse,
 			layout: func(l *lay) { l.store("m0", "lvs0", 32); l.aio("imgaio", 4); l.esnap("imgaio", "lvs0", "e1") },
-			attack: call("bdev_aio_delete", "name", "imgaio")},
+			attack: attack("bdev_aio_delete", "name", "imgaio")},
 		{name: "delete of an esnap parent lvol in another lvstore", class: classSharp, want: mustRefuse,
-			layout: esnapLvol, attack: call("bdev_lvol_delete", "name", "lvs1/src")},
+			layout: layEsnapLvol, attack: attack("bdev_lvol_delete", "name", "lvs1/src")},
 		{name: "delete_lvstore holding an esnap parent", class: classSharp, want: mustRefuse,
-			layout: esnapLvol, attack: call("bdev_lvol_delete_lvstore", "lvs_name", "lvs1")},
+			layout: layEsnapLvol, attack: attack("bdev_lvol_delete_lvstore", "lvs_name", "lvs1")},
 		{name: "delete of an esnap parent made directly with set_parent_bdev in the same lvstore", class: classSharp, want: mustRefuse,
 			layout: func(l *lay) { l.store("m0", "lvs0", 32); l.thick("lvs0", "src", 4); l.lvol("lvs0", "a", 4) },
 			direct: func(l *lay) { l.setParentBdev("lvs0/a", "lvs0/src") },
-			attack: call("bdev_lvol_delete", "name", "lvs0/src")},
+			attack: attack("bdev_lvol_delete", "name", "lvs0/src")},
 		{name: "malloc_delete of an esnap parent made directly with set_parent_bdev", class: classSharp, want: mustRefuse,
 			layout: func(l *lay) { l.store("m0", "lvs0", 32); l.lvol("lvs0", "a", 4); l.malloc("img2", 4) },
 			direct: func(l *lay) { l.setParentBdev("lvs0/a", "img2") },
-			attack: call("bdev_malloc_delete", "name", "img2")},
+			attack: attack("bdev_malloc_delete", "name", "img2")},
 		{name: "malloc_delete beneath a passthru esnap parent", class: classSharp, want: mustRefuse, realOnly: splitRaid,
 			layout: func(l *lay) {
 				l.store("m0", "lvs0", 32)
 				l.malloc("img", 4)
-				l.call("bdev_passthru_create", obj("base_bdev_name", "img", "name", "ptimg"))
+				l.call("bdev_passthru_create", jobj("base_bdev_name", "img", "name", "ptimg"))
 				l.esnap("ptimg", "lvs0", "e1")
 			},
-			attack: call("bdev_malloc_delete", "name", "img")},
+			attack: attack("bdev_malloc_delete", "name", "img")},
 		{name: "split_create of an lvol by its alias (kills SPDK)", class: classSharp, want: mustRefuse, realOnly: splitRaid,
-			layout: func(l *lay) { oneClone(l); l.thick("lvs0", "base", 8) },
-			attack: call("bdev_split_create", "base_bdev", "lvs0/base", "split_count", 2)},
+			layout: func(l *lay) { layOneClone(l); l.thick("lvs0", "base", 8) },
+			attack: attack("bdev_split_create", "base_bdev", "lvs0/base", "split_count", 2)},
 		{name: "rename of an lvol to 64 bytes", class: classSharp, want: mustRefuse,
-			layout: oneClone, attack: call("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", long64)},
+			layout: layOneClone, attack: attack("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", long64)},
 		{name: "rename of an lvol to 100 bytes", class: classSharp, want: mustRefuse,
-			layout: oneClone, attack: call("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", long100)},
+			layout: layOneClone, attack: attack("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", long100)},
 		{name: "rename of an lvol to 32 two-byte characters", class: classSharp, want: mustRefuse,
-			layout: oneClone, attack: call("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", acute64)},
+			layout: layOneClone, attack: attack("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", acute64)},
 		{name: "rename_lvstore to 64 bytes", class: classSharp, want: mustRefuse,
-			layout: oneClone, attack: call("bdev_lvol_rename_lvstore", "old_name", "lvs0", "new_name", long64)},
+			layout: layOneClone, attack: attack("bdev_lvol_rename_lvstore", "old_name", "lvs0", "new_name", long64)},
 		{name: "rename_lvstore to 32 two-byte characters", class: classSharp, want: mustRefuse,
-			layout: oneClone, attack: call("bdev_lvol_rename_lvstore", "old_name", "lvs0", "new_name", acute64)},
+			layout: layOneClone, attack: attack("bdev_lvol_rename_lvstore", "old_name", "lvs0", "new_name", acute64)},
 		{name: "rename of a snapshot (half done by SPDK)", class: classSharp, want: mustRefuse,
-			layout: oneClone, attack: call("bdev_lvol_rename", "old_name", "lvs0/img", "new_name", "imgX")},
+			layout: layOneClone, attack: attack("bdev_lvol_rename", "old_name", "lvs0/img", "new_name", "imgX")},
 		{name: "rename of a snapshot by UUID", class: classSharp, want: mustRefuse,
-			layout: oneClone, attack: byUUID("bdev_lvol_rename", "old_name", "lvs0/img", same, "new_name", "imgX")},
+			layout: layOneClone, attack: attackByUUID("bdev_lvol_rename", "old_name", "lvs0/img", asIs, "new_name", "imgX")},
 		{name: "rename of an lvol set read-only", class: classSharp, want: mustRefuse,
-			layout: func(l *lay) { oneClone(l); l.call("bdev_lvol_set_read_only", obj("name", "lvs0/other")) },
-			attack: call("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", "otherX")},
+			layout: func(l *lay) { layOneClone(l); l.call("bdev_lvol_set_read_only", jobj("name", "lvs0/other")) },
+			attack: attack("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", "otherX")},
 
 		// --- False refusals: legitimate calls that must go through. ---
 		{name: "second esnap clone of a shared image", class: classAllow, want: mustAllow,
-			layout: esnapMalloc, attack: call("bdev_lvol_clone_bdev", "bdev", "img", "lvs_name", "lvs0", "clone_name", "e2"), check: added("lvs0/e2")},
+			layout: layEsnapMalloc, attack: attack("bdev_lvol_clone_bdev", "bdev", "img", "lvs_name", "lvs0", "clone_name", "e2"), check: lvolAdded("lvs0/e2")},
 		{name: "third esnap clone of a shared image", class: classAllow, want: mustAllow,
-			layout: func(l *lay) { esnapMalloc(l); l.esnap("img", "lvs0", "e2") },
-			attack: call("bdev_lvol_clone_bdev", "bdev", "img", "lvs_name", "lvs0", "clone_name", "e3"), check: added("lvs0/e3")},
+			layout: func(l *lay) { layEsnapMalloc(l); l.esnap("img", "lvs0", "e2") },
+			attack: attack("bdev_lvol_clone_bdev", "bdev", "img", "lvs_name", "lvs0", "clone_name", "e3"), check: lvolAdded("lvs0/e3")},
 		{name: "esnap clone of a shared image into a second lvstore", class: classAllow, want: mustAllow,
-			layout: func(l *lay) { esnapMalloc(l); l.store("m1", "lvs1", 32) },
-			attack: call("bdev_lvol_clone_bdev", "bdev", "img", "lvs_name", "lvs1", "clone_name", "e2"), check: added("lvs1/e2")},
+			layout: func(l *lay) { layEsnapMalloc(l); l.store("m1", "lvs1", 32) },
+			attack: attack("bdev_lvol_clone_bdev", "bdev", "img", "lvs_name", "lvs1", "clone_name", "e2"), check: lvolAdded("lvs1/e2")},
 		{name: "second esnap clone of an lvol of another lvstore", class: classAllow, want: mustAllow,
-			layout: esnapLvol, attack: call("bdev_lvol_clone_bdev", "bdev", "lvs1/src", "lvs_name", "lvs0", "clone_name", "e2"), check: added("lvs0/e2")},
+			layout: layEsnapLvol, attack: attack("bdev_lvol_clone_bdev", "bdev", "lvs1/src", "lvs_name", "lvs0", "clone_name", "e2"), check: lvolAdded("lvs0/e2")},
 		{name: "rename of a writable lvol", class: classAllow, want: mustAllow, mine: []string{"lvs0/other"},
-			layout: oneClone, attack: call("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", "renamed"), check: aliasIs("lvs0/other", "lvs0/renamed")},
+			layout: layOneClone, attack: attack("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", "renamed"), check: aliasBecomes("lvs0/other", "lvs0/renamed")},
 		{name: "rename of a writable lvol to 63 bytes", class: classAllow, want: mustAllow, mine: []string{"lvs0/other"},
-			layout: oneClone, attack: call("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", exactly63), check: aliasIs("lvs0/other", "lvs0/"+exactly63)},
+			layout: layOneClone, attack: attack("bdev_lvol_rename", "old_name", "lvs0/other", "new_name", exactly63), check: aliasBecomes("lvs0/other", "lvs0/"+exactly63)},
 		{name: "rename of a writable clone of a shared image", class: classAllow, want: mustAllow, mine: []string{"lvs0/vol1"},
-			layout: oneClone, attack: call("bdev_lvol_rename", "old_name", "lvs0/vol1", "new_name", "vol1b"), check: aliasIs("lvs0/vol1", "lvs0/vol1b")},
+			layout: layOneClone, attack: attack("bdev_lvol_rename", "old_name", "lvs0/vol1", "new_name", "vol1b"), check: aliasBecomes("lvs0/vol1", "lvs0/vol1b")},
 		{name: "rename_lvstore", class: classAllow, want: mustAllow, renames: map[string]string{"lvs0": "lvsN"},
-			layout: oneClone, attack: call("bdev_lvol_rename_lvstore", "old_name", "lvs0", "new_name", "lvsN"), check: aliasIs("lvs0/vol1", "lvsN/vol1")},
+			layout: layOneClone, attack: attack("bdev_lvol_rename_lvstore", "old_name", "lvs0", "new_name", "lvsN"), check: aliasBecomes("lvs0/vol1", "lvsN/vol1")},
 		{name: "rename_lvstore renamed directly on SPDK first", class: classAllow, want: mustAllow, renames: map[string]string{"lvsD": "lvsE"},
-			layout: oneClone, direct: renamedStore, attack: call("bdev_lvol_rename_lvstore", "old_name", "lvsD", "new_name", "lvsE"), check: aliasIs("lvsD/vol1", "lvsE/vol1")},
+			layout: layOneClone, direct: directRenamedStore, attack: attack("bdev_lvol_rename_lvstore", "old_name", "lvsD", "new_name", "lvsE"), check: aliasBecomes("lvsD/vol1", "lvsE/vol1")},
 		{name: "delete of a leaf in an lvstore renamed directly", class: classAllow, want: mustAllow, mine: []string{"lvsD/other"},
-			layout: oneClone, direct: renamedStore, attack: call("bdev_lvol_delete", "name", "lvsD/other"), check: gone("lvsD/other")},
+			layout: layOneClone, direct: directRenamedStore, attack: attack("bdev_lvol_delete", "name", "lvsD/other"), check: lvolGone("lvsD/other")},
 		{name: "rename of an lvol in an lvstore renamed directly", class: classAllow, want: mustAllow, mine: []string{"lvsD/other"},
-			layout: oneClone, direct: renamedStore, attack: call("bdev_lvol_rename", "old_name", "lvsD/other", "new_name", "o2"), check: aliasIs("lvsD/other", "lvsD/o2")},
+			layout: layOneClone, direct: directRenamedStore, attack: attack("bdev_lvol_rename", "old_name", "lvsD/other", "new_name", "o2"), check: aliasBecomes("lvsD/other", "lvsD/o2")},
 		{name: "delete of a leaf", class: classAllow, want: mustAllow, mine: []string{"lvs0/other"},
-			layout: oneClone, attack: call("bdev_lvol_delete", "name", "lvs0/other"), check: gone("lvs0/other")},
+			layout: layOneClone, attack: attack("bdev_lvol_delete", "name", "lvs0/other"), check: lvolGone("lvs0/other")},
 		{name: "delete of a leaf by UUID", class: classAllow, want: mustAllow, mine: []string{"lvs0/other"},
-			layout: oneClone, attack: byUUID("bdev_lvol_delete", "name", "lvs0/other", same), check: gone("lvs0/other")},
+			layout: layOneClone, attack: attackByUUID("bdev_lvol_delete", "name", "lvs0/other", asIs), check: lvolGone("lvs0/other")},
 		{name: "delete of a leaf by UUID in capitals", class: classAllow, want: mustAllow, mine: []string{"lvs0/other"},
-			layout: oneClone, attack: byUUID("bdev_lvol_delete", "name", "lvs0/other", upper), check: gone("lvs0/other")},
+			layout: layOneClone, attack: attackByUUID("bdev_lvol_delete", "name", "lvs0/other", inCapitals), check: lvolGone("lvs0/other")},
 		{name: "delete of the clone of a shared image", class: classAllow, want: mustAllow, mine: []string{"lvs0/vol1"},
-			layout: oneClone, attack: call("bdev_lvol_delete", "name", "lvs0/vol1"), check: gone("lvs0/vol1")},
+			layout: layOneClone, attack: attack("bdev_lvol_delete", "name", "lvs0/vol1"), check: lvolGone("lvs0/vol1")},
 		{name: "delete of one of two clones of a snapshot", class: classAllow, want: mustAllow, mine: []string{"lvs0/c"},
-			layout: shared, attack: call("bdev_lvol_delete", "name", "lvs0/c"), check: gone("lvs0/c")},
+			layout: layShared, attack: attack("bdev_lvol_delete", "name", "lvs0/c"), check: lvolGone("lvs0/c")},
 		{name: "delete of an unused snapshot", class: classAllow, want: mustAllow, mine: []string{"lvs0/s"},
 			layout: func(l *lay) {
 				l.store("m0", "lvs0", 32)
@@ -602,80 +602,83 @@ func advCases() []advCase {
 				l.del("lvs0/v")
 				l.lvol("lvs0", "other", 4)
 			},
-			attack: call("bdev_lvol_delete", "name", "lvs0/s"), check: gone("lvs0/s")},
+			attack: attack("bdev_lvol_delete", "name", "lvs0/s"), check: lvolGone("lvs0/s")},
 		{name: "delete of a leaf while another lvstore has a degraded lvol", class: classAllow, want: mustAllow, mine: []string{"lvs0/other"},
-			layout: degradedBeside, attack: call("bdev_lvol_delete", "name", "lvs0/other"), check: gone("lvs0/other")},
+			layout: layDegradedBeside, attack: attack("bdev_lvol_delete", "name", "lvs0/other"), check: lvolGone("lvs0/other")},
 		{name: "delete_lvstore of an empty lvstore", class: classAllow, want: mustAllow, lvsGone: []string{"lvs1"},
-			layout: oneCloneAndEmpty, attack: call("bdev_lvol_delete_lvstore", "lvs_name", "lvs1")},
+			layout: layOneCloneAndEmpty, attack: attack("bdev_lvol_delete_lvstore", "lvs_name", "lvs1")},
 		{name: "delete_lvstore of an empty lvstore by UUID", class: classAllow, want: mustAllow, lvsGone: []string{"lvs1"},
-			layout: oneCloneAndEmpty, attack: lvsUUIDCall("bdev_lvol_delete_lvstore", "uuid", "lvs1", same)},
+			layout: layOneCloneAndEmpty, attack: attackLvsUUID("bdev_lvol_delete_lvstore", "uuid", "lvs1", asIs)},
 		{name: "delete_lvstore of an empty nested lvstore", class: classAllow, want: mustAllow, lvsGone: []string{"inner"},
-			layout: nestedEmpty, attack: call("bdev_lvol_delete_lvstore", "lvs_name", "inner")},
+			layout: layNestedEmpty, attack: attack("bdev_lvol_delete_lvstore", "lvs_name", "inner")},
 		{name: "delete of a leaf in a nested lvstore", class: classAllow, want: mustAllow, mine: []string{"inner/ac"},
-			layout: nested, attack: call("bdev_lvol_delete", "name", "inner/ac"), check: gone("inner/ac")},
+			layout: layNested, attack: attack("bdev_lvol_delete", "name", "inner/ac"), check: lvolGone("inner/ac")},
 		{name: "delete of a leaf beside a nested lvstore's base", class: classAllow, want: mustAllow, mine: []string{"lvs0/x"},
-			layout: nested, attack: call("bdev_lvol_delete", "name", "lvs0/x"), check: gone("lvs0/x")},
+			layout: layNested, attack: attack("bdev_lvol_delete", "name", "lvs0/x"), check: lvolGone("lvs0/x")},
 		{name: "delete of a leaf at the top of three stacked lvstores", class: classAllow, want: mustAllow, mine: []string{"core/d"},
-			layout: deep, attack: call("bdev_lvol_delete", "name", "core/d"), check: gone("core/d")},
+			layout: layDeep, attack: attack("bdev_lvol_delete", "name", "core/d"), check: lvolGone("core/d")},
 		{name: "delete of a leaf in an lvstore on a split", class: classAllow, want: mustAllow, mine: []string{"onsplit/a"}, realOnly: splitRaid,
-			layout: onSplit, attack: call("bdev_lvol_delete", "name", "onsplit/a"), check: gone("onsplit/a")},
+			layout: layOnSplit, attack: attack("bdev_lvol_delete", "name", "onsplit/a"), check: lvolGone("onsplit/a")},
 		{name: "delete of a leaf in an lvstore on a raid0", class: classAllow, want: mustAllow, mine: []string{"onraid/a"}, realOnly: splitRaid,
-			layout: onRaid("raid0"), attack: call("bdev_lvol_delete", "name", "onraid/a"), check: gone("onraid/a")},
+			layout: layOnRaid("raid0"), attack: attack("bdev_lvol_delete", "name", "onraid/a"), check: lvolGone("onraid/a")},
 		{name: "delete of a leaf in an lvstore on a passthru", class: classAllow, want: mustAllow, mine: []string{"onpt/a"}, realOnly: splitRaid,
-			layout: onPassthru, attack: call("bdev_lvol_delete", "name", "onpt/a"), check: gone("onpt/a")},
+			layout: layOnPassthru, attack: attack("bdev_lvol_delete", "name", "onpt/a"), check: lvolGone("onpt/a")},
 		{name: "split_delete of an unused split", class: classAllow, want: mustAllow, mine: []string{"m5p0", "m5p1"}, realOnly: splitRaid,
-			layout: withLeaf(func(l *lay) { l.malloc("m5", 8); l.call("bdev_split_create", obj("base_bdev", "m5", "split_count", 2)) }),
-			attack: call("bdev_split_delete", "base_bdev", "m5")},
+			layout: layWithLeaf(func(l *lay) {
+				l.malloc("m5", 8)
+				l.call("bdev_split_create", jobj("base_bdev", "m5", "split_count", 2))
+			}),
+			attack: attack("bdev_split_delete", "base_bdev", "m5")},
 		{name: "raid_delete of an unused raid", class: classAllow, want: mustAllow, mine: []string{"r9"}, realOnly: splitRaid,
-			layout: withLeaf(func(l *lay) {
+			layout: layWithLeaf(func(l *lay) {
 				l.malloc("m6", 8)
 				l.malloc("m7", 8)
-				l.call("bdev_raid_create", obj("name", "r9", "raid_level", "raid0", "strip_size_kb", 64, "base_bdevs", json.RawMessage(`["m6","m7"]`)))
+				l.call("bdev_raid_create", jobj("name", "r9", "raid_level", "raid0", "strip_size_kb", 64, "base_bdevs", json.RawMessage(`["m6","m7"]`)))
 			}),
-			attack: call("bdev_raid_delete", "name", "r9")},
+			attack: attack("bdev_raid_delete", "name", "r9")},
 		{name: "malloc_delete of an unused bdev", class: classAllow, want: mustAllow, mine: []string{"free"},
-			layout: withLeaf(func(l *lay) { l.malloc("free", 8) }), attack: call("bdev_malloc_delete", "name", "free")},
+			layout: layWithLeaf(func(l *lay) { l.malloc("free", 8) }), attack: attack("bdev_malloc_delete", "name", "free")},
 		{name: "malloc_delete of an image no clone reads any more", class: classAllow, want: mustAllow, mine: []string{"img"},
-			layout: func(l *lay) { esnapMalloc(l); l.del("lvs0/e1") }, attack: call("bdev_malloc_delete", "name", "img")},
+			layout: func(l *lay) { layEsnapMalloc(l); l.del("lvs0/e1") }, attack: attack("bdev_malloc_delete", "name", "img")},
 		{name: "delete of an esnap clone of a shared image", class: classAllow, want: mustAllow, mine: []string{"lvs0/e1"},
-			layout: func(l *lay) { esnapMalloc(l); l.esnap("img", "lvs0", "e2") }, attack: call("bdev_lvol_delete", "name", "lvs0/e1"), check: gone("lvs0/e1")},
+			layout: func(l *lay) { layEsnapMalloc(l); l.esnap("img", "lvs0", "e2") }, attack: attack("bdev_lvol_delete", "name", "lvs0/e1"), check: lvolGone("lvs0/e1")},
 		{name: "delete of an esnap clone of an lvol of another lvstore", class: classAllow, want: mustAllow, mine: []string{"lvs0/e1"},
-			layout: esnapLvol, attack: call("bdev_lvol_delete", "name", "lvs0/e1"), check: gone("lvs0/e1")},
+			layout: layEsnapLvol, attack: attack("bdev_lvol_delete", "name", "lvs0/e1"), check: lvolGone("lvs0/e1")},
 		{name: "resize grow of a leaf", class: classAllow, want: mustAllow, mine: []string{"lvs0/other"},
-			layout: oneClone, attack: call("bdev_lvol_resize", "name", "lvs0/other", "size_in_mib", 8)},
+			layout: layOneClone, attack: attack("bdev_lvol_resize", "name", "lvs0/other", "size_in_mib", 8)},
 		{name: "resize grow of a nested lvstore's base", class: classAllow, want: mustAllow, mine: []string{"lvs0/base"},
-			layout: nested, attack: call("bdev_lvol_resize", "name", "lvs0/base", "size_in_mib", 24)},
+			layout: layNested, attack: attack("bdev_lvol_resize", "name", "lvs0/base", "size_in_mib", 24)},
 		{name: "resize shrink of a leaf nothing reads from", class: classAllow, want: mustAllow, mine: []string{"lvs0/t"},
-			layout: func(l *lay) { oneClone(l); l.thick("lvs0", "t", 4) }, attack: call("bdev_lvol_resize", "name", "lvs0/t", "size_in_mib", 2)},
+			layout: func(l *lay) { layOneClone(l); l.thick("lvs0", "t", 4) }, attack: attack("bdev_lvol_resize", "name", "lvs0/t", "size_in_mib", 2)},
 		{name: "delete of a missing lvol answers SPDK's -19", class: classAllow, want: mustAllowErr, code: -19,
-			layout: oneClone, attack: call("bdev_lvol_delete", "name", "lvs0/nope")},
+			layout: layOneClone, attack: attack("bdev_lvol_delete", "name", "lvs0/nope")},
 		{name: "delete of a missing lvol by UUID answers SPDK's -19", class: classAllow, want: mustAllowErr, code: -19,
-			layout: oneClone, attack: call("bdev_lvol_delete", "name", "00000000-0000-4000-8000-000000000000")},
+			layout: layOneClone, attack: attack("bdev_lvol_delete", "name", "00000000-0000-4000-8000-000000000000")},
 		{name: "clone of a shared image", class: classAllow, want: mustAllow,
-			layout: oneClone, attack: call("bdev_lvol_clone", "snapshot_name", "lvs0/img", "clone_name", "vol2"), check: added("lvs0/vol2")},
+			layout: layOneClone, attack: attack("bdev_lvol_clone", "snapshot_name", "lvs0/img", "clone_name", "vol2"), check: lvolAdded("lvs0/vol2")},
 		{name: "snapshot of a clone of a shared image", class: classAllow, want: mustAllow, mine: []string{"lvs0/vol1"},
-			layout: oneClone, attack: call("bdev_lvol_snapshot", "lvol_name", "lvs0/vol1", "snapshot_name", "vol1-s"), check: added("lvs0/vol1-s")},
+			layout: layOneClone, attack: attack("bdev_lvol_snapshot", "lvol_name", "lvs0/vol1", "snapshot_name", "vol1-s"), check: lvolAdded("lvs0/vol1-s")},
 		{name: "create of an lvol", class: classAllow, want: mustAllow,
-			layout: oneClone, attack: call("bdev_lvol_create", "lvol_name", "new", "size_in_mib", 4, "lvs_name", "lvs0", "thin_provision", true), check: added("lvs0/new")},
+			layout: layOneClone, attack: attack("bdev_lvol_create", "lvol_name", "new", "size_in_mib", 4, "lvs_name", "lvs0", "thin_provision", true), check: lvolAdded("lvs0/new")},
 		{name: "set_parent of a leaf onto a shared image", class: classAllow, want: mustAllow, mine: []string{"lvs0/other"},
-			layout: oneClone, attack: call("bdev_lvol_set_parent", "lvol_name", "lvs0/other", "parent_name", "lvs0/img")},
+			layout: layOneClone, attack: attack("bdev_lvol_set_parent", "lvol_name", "lvs0/other", "parent_name", "lvs0/img")},
 		{name: "set_parent_bdev of a leaf onto a shared image", class: classAllow, want: mustAllow, mine: []string{"lvs0/other"},
-			layout: esnapMalloc, attack: call("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/other", "parent_name", "img")},
+			layout: layEsnapMalloc, attack: attack("bdev_lvol_set_parent_bdev", "lvol_name", "lvs0/other", "parent_name", "img")},
 		{name: "decouple_parent of a clone of a shared snapshot", class: classAllow, want: mustAllow, mine: []string{"lvs0/c"},
-			layout: shared, attack: call("bdev_lvol_decouple_parent", "name", "lvs0/c")},
+			layout: layShared, attack: attack("bdev_lvol_decouple_parent", "name", "lvs0/c")},
 		{name: "inflate of a clone of a shared snapshot", class: classAllow, want: mustAllow, mine: []string{"lvs0/c"},
-			layout: shared, attack: call("bdev_lvol_inflate", "name", "lvs0/c")},
+			layout: layShared, attack: attack("bdev_lvol_inflate", "name", "lvs0/c")},
 		{name: "shallow copy onto an unused bdev", class: classAllow, want: mustAllow, mine: []string{"free"},
-			layout: func(l *lay) { oneClone(l); l.malloc("free", 8) },
-			attack: call("bdev_lvol_start_shallow_copy", "src_lvol_name", "lvs0/img", "dst_bdev_name", "free"), await: awaitCopy},
+			layout: func(l *lay) { layOneClone(l); l.malloc("free", 8) },
+			attack: attack("bdev_lvol_start_shallow_copy", "src_lvol_name", "lvs0/img", "dst_bdev_name", "free"), await: awaitShallowCopy},
 	}
 }
 
-// failedRename renames the snapshot lvs0/img straight on SPDK: SPDK
+// directFailedRename renames the snapshot lvs0/img straight on SPDK: SPDK
 // refuses it (a snapshot is read-only) but has already moved the bdev
 // alias to lvs0/imgX.
-func failedRename(l *lay) {
-	if _, err := l.try("bdev_lvol_rename", obj("old_name", "lvs0/img", "new_name", "imgX")); err == nil {
+func directFailedRename(l *lay) {
+	if _, err := l.try("bdev_lvol_rename", jobj("old_name", "lvs0/img", "new_name", "imgX")); err == nil {
 		l.t.Log("SPDK renamed the snapshot (the real target refuses it, half done)")
 	}
 }

@@ -78,23 +78,23 @@ const (
 	classAllow      advClass = "false-refusal"
 )
 
-// outcome is what became of a call through the agent.
-type outcome int
+// advOutcome is what became of a call through the agent.
+type advOutcome int
 
 const (
-	outOK      outcome = iota + 1
-	outRefused         // the guard's refusal
-	outSPDKErr         // any other JSON-RPC error (SPDK's, or the agent's invalid-params)
-	outHung            // no answer within the attack's deadline
-	outBroken          // the connection failed: no JSON-RPC answer at all
+	outOK      advOutcome = iota + 1
+	outRefused            // the guard's refusal
+	outSPDKErr            // any other JSON-RPC error (SPDK's, or the agent's invalid-params)
+	outHung               // no answer within the attack's deadline
+	outBroken             // the connection failed: no JSON-RPC answer at all
 )
 
-func (o outcome) String() string {
-	return map[outcome]string{outOK: "succeeded", outRefused: "refused", outSPDKErr: "SPDK error", outHung: "hung", outBroken: "no answer (connection error)"}[o]
+func (o advOutcome) String() string {
+	return map[advOutcome]string{outOK: "succeeded", outRefused: "refused", outSPDKErr: "SPDK error", outHung: "hung", outBroken: "no answer (connection error)"}[o]
 }
 
-// classify tells the guard's refusal from everything else.
-func classify(err error) (outcome, *spdkrpc.Error) {
+// classifyOutcome tells the guard's refusal from everything else.
+func classifyOutcome(err error) (advOutcome, *spdkrpc.Error) {
 	if err == nil {
 		return outOK, nil
 	}
@@ -112,9 +112,9 @@ func classify(err error) (outcome, *spdkrpc.Error) {
 }
 
 // judgeOutcome fails t when the outcome is not what the case wants.
-func judgeOutcome(t testing.TB, want advWant, code int, what string, err error) outcome {
+func judgeOutcome(t testing.TB, want advWant, code int, what string, err error) advOutcome {
 	t.Helper()
-	out, se := classify(err)
+	out, se := classifyOutcome(err)
 	bad := false
 	switch want {
 	case mustRefuse:
@@ -165,9 +165,9 @@ func (l *lay) call(method, params string) json.RawMessage {
 	return r
 }
 
-// obj renders key/value pairs as a JSON object, in order (values are
+// jobj renders key/value pairs as a JSON object, in order (values are
 // strings, ints, bools or raw JSON).
-func obj(kv ...any) string {
+func jobj(kv ...any) string {
 	var b strings.Builder
 	b.WriteByte('{')
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -188,11 +188,11 @@ func obj(kv ...any) string {
 	return b.String()
 }
 
-const mib = 1 << 20
+const advMiB = 1 << 20
 
 func (l *lay) malloc(name string, sizeMiB int) {
 	l.t.Helper()
-	l.call("bdev_malloc_create", obj("name", name, "num_blocks", sizeMiB*mib/512, "block_size", 512))
+	l.call("bdev_malloc_create", jobj("name", name, "num_blocks", sizeMiB*advMiB/512, "block_size", 512))
 }
 
 // aio makes an aio bdev on a new file of the test's directory.
@@ -202,54 +202,54 @@ func (l *lay) aio(name string, sizeMiB int) string {
 	if err := os.WriteFile(f, nil, 0o644); err != nil {
 		l.t.Fatal(err)
 	}
-	if err := os.Truncate(f, int64(sizeMiB)*mib); err != nil {
+	if err := os.Truncate(f, int64(sizeMiB)*advMiB); err != nil {
 		l.t.Fatal(err)
 	}
-	l.call("bdev_aio_create", obj("name", name, "filename", f, "block_size", 512))
+	l.call("bdev_aio_create", jobj("name", name, "filename", f, "block_size", 512))
 	return f
 }
 
 func (l *lay) lvs(bdev, name string) {
 	l.t.Helper()
-	l.call("bdev_lvol_create_lvstore", obj("bdev_name", bdev, "lvs_name", name, "cluster_sz", mib))
+	l.call("bdev_lvol_create_lvstore", jobj("bdev_name", bdev, "lvs_name", name, "cluster_sz", advMiB))
 }
 
 // lvol makes a thin lvol.
 func (l *lay) lvol(lvs, name string, sizeMiB int) {
 	l.t.Helper()
-	l.call("bdev_lvol_create", obj("lvol_name", name, "size_in_mib", sizeMiB, "lvs_name", lvs, "thin_provision", true))
+	l.call("bdev_lvol_create", jobj("lvol_name", name, "size_in_mib", sizeMiB, "lvs_name", lvs, "thin_provision", true))
 }
 
 // thick makes a thick lvol (its clusters allocated).
 func (l *lay) thick(lvs, name string, sizeMiB int) {
 	l.t.Helper()
-	l.call("bdev_lvol_create", obj("lvol_name", name, "size_in_mib", sizeMiB, "lvs_name", lvs))
+	l.call("bdev_lvol_create", jobj("lvol_name", name, "size_in_mib", sizeMiB, "lvs_name", lvs))
 }
 
 func (l *lay) snap(alias, name string) {
 	l.t.Helper()
-	l.call("bdev_lvol_snapshot", obj("lvol_name", alias, "snapshot_name", name))
+	l.call("bdev_lvol_snapshot", jobj("lvol_name", alias, "snapshot_name", name))
 }
 
 func (l *lay) clone(snap, name string) {
 	l.t.Helper()
-	l.call("bdev_lvol_clone", obj("snapshot_name", snap, "clone_name", name))
+	l.call("bdev_lvol_clone", jobj("snapshot_name", snap, "clone_name", name))
 }
 
 // esnap makes an esnap clone of bdev in lvs.
 func (l *lay) esnap(bdev, lvs, name string) {
 	l.t.Helper()
-	l.call("bdev_lvol_clone_bdev", obj("bdev", bdev, "lvs_name", lvs, "clone_name", name))
+	l.call("bdev_lvol_clone_bdev", jobj("bdev", bdev, "lvs_name", lvs, "clone_name", name))
 }
 
 func (l *lay) setParentBdev(lvol, bdev string) {
 	l.t.Helper()
-	l.call("bdev_lvol_set_parent_bdev", obj("lvol_name", lvol, "parent_name", bdev))
+	l.call("bdev_lvol_set_parent_bdev", jobj("lvol_name", lvol, "parent_name", bdev))
 }
 
 func (l *lay) del(name string) {
 	l.t.Helper()
-	l.call("bdev_lvol_delete", obj("name", name))
+	l.call("bdev_lvol_delete", jobj("name", name))
 }
 
 // uuid returns the UUID of the bdev SPDK finds by name (an lvol's is its
@@ -259,7 +259,7 @@ func (l *lay) uuid(name string) string {
 	var bs []struct {
 		UUID string `json:"uuid"`
 	}
-	if err := json.Unmarshal(l.call("bdev_get_bdevs", obj("name", name)), &bs); err != nil || len(bs) != 1 {
+	if err := json.Unmarshal(l.call("bdev_get_bdevs", jobj("name", name)), &bs); err != nil || len(bs) != 1 {
 		l.t.Fatalf("layout: bdev_get_bdevs %s: %v %d", name, err, len(bs))
 	}
 	return bs[0].UUID
@@ -269,7 +269,7 @@ func (l *lay) uuid(name string) string {
 func (l *lay) lvsUUID(name string) string {
 	l.t.Helper()
 	var ls []spdkrpc.Lvstore
-	if err := json.Unmarshal(l.call("bdev_lvol_get_lvstores", obj("lvs_name", name)), &ls); err != nil || len(ls) != 1 {
+	if err := json.Unmarshal(l.call("bdev_lvol_get_lvstores", jobj("lvs_name", name)), &ls); err != nil || len(ls) != 1 {
 		l.t.Fatalf("layout: bdev_lvol_get_lvstores %s: %v", name, err)
 	}
 	return string(ls[0].UUID)
@@ -332,8 +332,8 @@ func (tr advTruth) byAlias(alias string) (string, bool) {
 	return "", false
 }
 
-// truthBdev is what readAdvTruth reads of a bdev.
-type truthBdev struct {
+// advTruthBdev is what advReadTruth reads of a bdev.
+type advTruthBdev struct {
 	Name           string   `json:"name"`
 	Aliases        []string `json:"aliases"`
 	UUID           string   `json:"uuid"`
@@ -350,9 +350,9 @@ type truthBdev struct {
 	} `json:"driver_specific"`
 }
 
-// readAdvTruth reads SPDK's truth, each call bounded: an error means the
+// advReadTruth reads SPDK's truth, each call bounded: an error means the
 // target did not answer (hung, dead, or its listing is not JSON).
-func readAdvTruth(c *spdkrpc.Client) (advTruth, error) {
+func advReadTruth(c *spdkrpc.Client) (advTruth, error) {
 	tr := advTruth{lvols: map[string]advLvol{}, lvstores: map[string]string{}, bdevs: map[string]string{}}
 	var (
 		stores []spdkrpc.Lvstore
@@ -367,7 +367,7 @@ func readAdvTruth(c *spdkrpc.Client) (advTruth, error) {
 				UUID string `json:"uuid"`
 			} `json:"lvs"`
 		}
-		bdevs []truthBdev
+		bdevs []advTruthBdev
 	)
 	for _, q := range []struct {
 		method string
@@ -388,9 +388,9 @@ func readAdvTruth(c *spdkrpc.Client) (advTruth, error) {
 		byName[l.Lvs.UUID+"/"+l.Name] = l.UUID
 		tr.lvols[l.UUID] = advLvol{Alias: l.Alias, Lvs: l.Lvs.UUID, Clusters: l.Clusters, Degraded: l.IsDegraded, Snapshot: l.IsSnapshot}
 	}
-	byUUID := map[string]truthBdev{}
+	attackByUUID := map[string]advTruthBdev{}
 	for _, b := range bdevs {
-		byUUID[b.UUID] = b
+		attackByUUID[b.UUID] = b
 	}
 	parent := map[string]string{}
 	for _, b := range bdevs {
@@ -414,7 +414,7 @@ func readAdvTruth(c *spdkrpc.Client) (advTruth, error) {
 			}
 			parent[b.UUID] = p
 		case d.EsnapClone:
-			p, ok := byUUID[d.ExternalSnapshotName]
+			p, ok := attackByUUID[d.ExternalSnapshotName]
 			switch {
 			case !ok:
 				parent[b.UUID] = "missing:" + d.ExternalSnapshotName
@@ -456,7 +456,7 @@ func (n *node) advAlive(t testing.TB, after string) (advTruth, bool) {
 	cancel()
 	var tr advTruth
 	if err == nil {
-		tr, err = readAdvTruth(n.spdk)
+		tr, err = advReadTruth(n.spdk)
 	}
 	if err != nil {
 		msg := ""
@@ -497,7 +497,7 @@ func (n *node) restartIfReal(t testing.TB) {
 // truthOrFail reads the truth, failing the test when SPDK does not answer.
 func (n *node) truthOrFail(t testing.TB) advTruth {
 	t.Helper()
-	tr, err := readAdvTruth(n.spdk)
+	tr, err := advReadTruth(n.spdk)
 	if err != nil {
 		t.Fatalf("reading SPDK's state: %v", err)
 	}
@@ -523,10 +523,10 @@ func (s advSpare) renamed(alias string) string {
 	return alias
 }
 
-// compareTruth fails t for every difference between before and after that
+// advCompareTruth fails t for every difference between before and after that
 // the call may not cause: another lvol's chain (see oldOnly), size,
 // allocation, alias or health; an lvstore or a bdev gone or changed.
-func compareTruth(t testing.TB, before, after advTruth, spare advSpare) {
+func advCompareTruth(t testing.TB, before, after advTruth, spare advSpare) {
 	t.Helper()
 	for _, id := range slices.Sorted(maps.Keys(before.lvstores)) {
 		was := before.lvstores[id]

@@ -84,7 +84,7 @@ func runAdvCase(t *testing.T, real bool, c advCase) {
 	if out != outOK {
 		spare = advSpare{} // a call that did not succeed changes nothing
 	}
-	compareTruth(t, before, after, spare)
+	advCompareTruth(t, before, after, spare)
 	if out == outOK && c.check != nil {
 		c.check(t, before, after)
 	}
@@ -198,7 +198,7 @@ func advDeadlines(t *testing.T, real bool) {
 		requireSPDKStyle(t, "bdev_get_bdevs", err, took, plain)
 	})
 	t.Run("deadline/create returns an error in time", func(t *testing.T) {
-		err, took := n.timed("bdev_lvol_create", obj("lvol_name", "late", "size_in_mib", 4, "lvs_name", "lvs0", "thin_provision", true))
+		err, took := n.timed("bdev_lvol_create", jobj("lvol_name", "late", "size_in_mib", 4, "lvs_name", "lvs0", "thin_provision", true))
 		requireSPDKStyle(t, "bdev_lvol_create", err, took, plain)
 	})
 	t.Run("deadline/guarded delete returns an error in time", func(t *testing.T) {
@@ -210,7 +210,7 @@ func advDeadlines(t *testing.T, real bool) {
 		for i := 1; i <= 4; i++ {
 			wg.Go(func() {
 				what := fmt.Sprintf("bdev_lvol_delete lvs0/leaf%d", i)
-				err, took := n.timed("bdev_lvol_delete", obj("name", fmt.Sprintf("lvs0/leaf%d", i)))
+				err, took := n.timed("bdev_lvol_delete", jobj("name", fmt.Sprintf("lvs0/leaf%d", i)))
 				requireSPDKStyle(t, what, err, took, guarded)
 			})
 		}
@@ -224,7 +224,7 @@ func advDeadlines(t *testing.T, real bool) {
 		for _, leaf := range []string{"lvs0/leaf5", "lvs0/leaf6", "lvs0/leaf0"} {
 			deadline := time.Now().Add(5 * time.Second)
 			for {
-				_, err := n.viaCall("bdev_lvol_delete", obj("name", leaf), advAttackTimeout)
+				_, err := n.viaCall("bdev_lvol_delete", jobj("name", leaf), advAttackTimeout)
 				if err == nil || leaf == "lvs0/leaf0" && errors.Is(err, spdkrpc.ErrNotFound) {
 					break
 				}
@@ -246,7 +246,7 @@ func advDeadlines(t *testing.T, real bool) {
 			id, _ := before.byAlias(fmt.Sprintf("lvs0/leaf%d", i))
 			spare.lvols[id] = true
 		}
-		compareTruth(t, before, after, spare)
+		advCompareTruth(t, before, after, spare)
 	})
 }
 
@@ -304,26 +304,26 @@ type raceKind struct {
 	target func(l *lay, r, i int) raceTarget
 }
 
-var raceKinds = []raceKind{
+var advRaceKinds = []raceKind{
 	{name: "clone against delete of its snapshot",
 		setup: func(l *lay) { l.store("m0", "lvs0", 128); l.lvol("lvs0", "other", 4) },
 		target: func(l *lay, r, i int) raceTarget {
-			s := unusedSnapshot(l, r, i)
+			s := advUnusedSnapshot(l, r, i)
 			var deps []*raceCall
 			for j := range 3 {
-				deps = append(deps, &raceCall{method: "bdev_lvol_clone", params: obj("snapshot_name", s, "clone_name", fmt.Sprintf("c%d-%d-%d", r, i, j))})
+				deps = append(deps, &raceCall{method: "bdev_lvol_clone", params: jobj("snapshot_name", s, "clone_name", fmt.Sprintf("c%d-%d-%d", r, i, j))})
 			}
-			return raceTarget{&raceCall{method: "bdev_lvol_delete", params: obj("name", s)}, deps}
+			return raceTarget{&raceCall{method: "bdev_lvol_delete", params: jobj("name", s)}, deps}
 		}},
 	{name: "set_parent against delete of the parent",
 		setup: func(l *lay) { l.store("m0", "lvs0", 128); l.lvol("lvs0", "other", 4) },
 		target: func(l *lay, r, i int) raceTarget {
-			s := unusedSnapshot(l, r, i)
+			s := advUnusedSnapshot(l, r, i)
 			w := fmt.Sprintf("w%d-%d", r, i)
 			l.lvol("lvs0", w, 1)
-			return raceTarget{&raceCall{method: "bdev_lvol_delete", params: obj("name", s)}, []*raceCall{
-				{method: "bdev_lvol_set_parent", params: obj("lvol_name", "lvs0/"+w, "parent_name", s)},
-				{method: "bdev_lvol_clone", params: obj("snapshot_name", s, "clone_name", fmt.Sprintf("c%d-%d", r, i))},
+			return raceTarget{&raceCall{method: "bdev_lvol_delete", params: jobj("name", s)}, []*raceCall{
+				{method: "bdev_lvol_set_parent", params: jobj("lvol_name", "lvs0/"+w, "parent_name", s)},
+				{method: "bdev_lvol_clone", params: jobj("snapshot_name", s, "clone_name", fmt.Sprintf("c%d-%d", r, i))},
 			}}
 		}},
 	{name: "create against delete_lvstore",
@@ -333,9 +333,9 @@ var raceKinds = []raceKind{
 			l.store("M"+lvs, lvs, 8)
 			var deps []*raceCall
 			for j := range 3 {
-				deps = append(deps, &raceCall{method: "bdev_lvol_create", params: obj("lvol_name", fmt.Sprintf("n%d", j), "size_in_mib", 1, "lvs_name", lvs, "thin_provision", true)})
+				deps = append(deps, &raceCall{method: "bdev_lvol_create", params: jobj("lvol_name", fmt.Sprintf("n%d", j), "size_in_mib", 1, "lvs_name", lvs, "thin_provision", true)})
 			}
-			return raceTarget{&raceCall{method: "bdev_lvol_delete_lvstore", params: obj("lvs_name", lvs)}, deps}
+			return raceTarget{&raceCall{method: "bdev_lvol_delete_lvstore", params: jobj("lvs_name", lvs)}, deps}
 		}},
 	{name: "clone_bdev against delete of its esnap parent",
 		setup: func(l *lay) { l.store("m0", "lvs0", 64); l.store("m1", "lvs1", 64); l.lvol("lvs0", "other", 4) },
@@ -344,15 +344,15 @@ var raceKinds = []raceKind{
 			l.thick("lvs1", src, 1)
 			var deps []*raceCall
 			for j := range 2 {
-				deps = append(deps, &raceCall{method: "bdev_lvol_clone_bdev", params: obj("bdev", "lvs1/"+src, "lvs_name", "lvs0", "clone_name", fmt.Sprintf("e%d-%d-%d", r, i, j))})
+				deps = append(deps, &raceCall{method: "bdev_lvol_clone_bdev", params: jobj("bdev", "lvs1/"+src, "lvs_name", "lvs0", "clone_name", fmt.Sprintf("e%d-%d-%d", r, i, j))})
 			}
-			return raceTarget{&raceCall{method: "bdev_lvol_delete", params: obj("name", "lvs1/"+src)}, deps}
+			return raceTarget{&raceCall{method: "bdev_lvol_delete", params: jobj("name", "lvs1/"+src)}, deps}
 		}},
 }
 
-// unusedSnapshot makes a snapshot no lvol reads from in lvs0 and returns
+// advUnusedSnapshot makes a snapshot no lvol reads from in lvs0 and returns
 // its alias.
-func unusedSnapshot(l *lay, r, i int) string {
+func advUnusedSnapshot(l *lay, r, i int) string {
 	v, s := fmt.Sprintf("v%d-%d", r, i), fmt.Sprintf("s%d-%d", r, i)
 	l.lvol("lvs0", v, 1)
 	l.snap("lvs0/"+v, s)
@@ -365,7 +365,7 @@ func advRaces(t *testing.T, real bool) {
 	if real {
 		rounds = 3
 	}
-	for _, k := range raceKinds {
+	for _, k := range advRaceKinds {
 		t.Run("race/"+k.name, func(t *testing.T) {
 			n := startAdvNode(t, real, nil)
 			l := &lay{t: t, n: n, real: real, dir: n.dir}
@@ -384,7 +384,7 @@ func advRaces(t *testing.T, real bool) {
 				rand.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 				n.race(t, all)
 				for _, c := range all {
-					if out, _ := classify(c.err); out == outHung || out == outBroken {
+					if out, _ := classifyOutcome(c.err); out == outHung || out == outBroken {
 						t.Errorf("round %d: %s %s: %s (%v)", r, c.method, c.params, out, c.err)
 					}
 				}
@@ -393,7 +393,7 @@ func advRaces(t *testing.T, real bool) {
 					n.restartIfReal(t)
 					return
 				}
-				judgeRace(t, r, before, after, ts)
+				advJudgeRace(t, r, before, after, ts)
 				if t.Failed() {
 					return
 				}
@@ -408,22 +408,22 @@ func advRaces(t *testing.T, real bool) {
 // lvstore, the esnap parent deleted under its clone); every lvol a
 // successful call made exists, with the parent it was given; nothing
 // else changed.
-func judgeRace(t testing.TB, r int, before, after advTruth, ts []raceTarget) {
+func advJudgeRace(t testing.TB, r int, before, after advTruth, ts []raceTarget) {
 	t.Helper()
 	spare := advSpare{lvols: map[string]bool{}, lvsGone: map[string]bool{}}
 	for _, tg := range ts {
-		kp := flatParams(tg.kill.params)
+		kp := advFlatParams(tg.kill.params)
 		var okDeps []string
 		for _, d := range tg.deps {
 			if d.err != nil {
 				continue
 			}
 			okDeps = append(okDeps, d.method+" "+d.params)
-			dp := flatParams(d.params)
+			dp := advFlatParams(d.params)
 			var made, parent string
 			switch d.method {
 			case "bdev_lvol_clone":
-				made, parent = lvsOf(dp["snapshot_name"])+"/"+dp["clone_name"], dp["snapshot_name"]
+				made, parent = lvstoreOf(dp["snapshot_name"])+"/"+dp["clone_name"], dp["snapshot_name"]
 			case "bdev_lvol_clone_bdev":
 				made, parent = dp["lvs_name"]+"/"+dp["clone_name"], dp["bdev"]
 			case "bdev_lvol_create":
@@ -456,11 +456,11 @@ func judgeRace(t testing.TB, r int, before, after advTruth, ts []raceTarget) {
 			spare.lvsGone[s] = true
 		}
 	}
-	compareTruth(t, before, after, spare)
+	advCompareTruth(t, before, after, spare)
 }
 
-// flatParams reads a flat object of string (and other) members.
-func flatParams(params string) map[string]string {
+// advFlatParams reads a flat object of string (and other) members.
+func advFlatParams(params string) map[string]string {
 	var raw map[string]any
 	_ = json.Unmarshal([]byte(params), &raw)
 	out := map[string]string{}
@@ -470,8 +470,8 @@ func flatParams(params string) map[string]string {
 	return out
 }
 
-// lvsOf returns the lvstore part of an lvs/lvol alias.
-func lvsOf(alias string) string { s, _, _ := strings.Cut(alias, "/"); return s }
+// lvstoreOf returns the lvstore part of an lvs/lvol alias.
+func lvstoreOf(alias string) string { s, _, _ := strings.Cut(alias, "/"); return s }
 
 // --- The property test ---
 
@@ -507,14 +507,14 @@ func advProperty(t *testing.T, real bool) {
 		ok := t.Run(fmt.Sprintf("layout%d", layout), func(t *testing.T) {
 			n := startAdvNode(t, real, nil)
 			l := &lay{t: t, n: n, real: real, dir: n.dir}
-			randomLayout(l, rng)
+			advRandomLayout(l, rng)
 			n.settle(t)
 			for step := 0; step < 40 && time.Now().Before(end); step++ {
 				before := n.truthOrFail(t)
-				pc := randomCall(rng, before, real, step)
+				pc := advRandomCall(rng, before, real, step)
 				what := fmt.Sprintf("seed %d layout %d step %d: %s %s", seed, layout, step, pc.method, pc.params)
 				_, err := n.viaCall(pc.method, pc.params, advAttackTimeout)
-				out, _ := classify(err)
+				out, _ := classifyOutcome(err)
 				if out == outHung || out == outBroken {
 					t.Errorf("%s: %s (%v)", what, out, err)
 				}
@@ -523,7 +523,7 @@ func advProperty(t *testing.T, real bool) {
 					n.restartIfReal(t)
 					return
 				}
-				compareTruth(t, before, after, pc.spare(before, out == outOK))
+				advCompareTruth(t, before, after, pc.spare(before, out == outOK))
 				if t.Failed() {
 					if out == outHung {
 						n.restartIfReal(t)
@@ -538,10 +538,10 @@ func advProperty(t *testing.T, real bool) {
 	}
 }
 
-// randomLayout builds lvstores p0 (on m0) and p1 (on m1) with random
+// advRandomLayout builds lvstores p0 (on m0) and p1 (on m1) with random
 // chains, esnap clones of the image pimg and of p1's lvols, maybe the
 // lvstore p2 nested on p0/nb and, on a real target, p3 on a raid0.
-func randomLayout(l *lay, rng *rand.Rand) {
+func advRandomLayout(l *lay, rng *rand.Rand) {
 	l.store("m0", "p0", 96)
 	l.store("m1", "p1", 48)
 	l.malloc("pimg", 4)
@@ -554,7 +554,7 @@ func randomLayout(l *lay, rng *rand.Rand) {
 	if l.real && rng.IntN(2) == 0 {
 		l.malloc("m3", 16)
 		l.malloc("m4", 16)
-		l.call("bdev_raid_create", obj("name", "r0", "raid_level", "raid0", "strip_size_kb", 64, "base_bdevs", json.RawMessage(`["m3","m4"]`)))
+		l.call("bdev_raid_create", jobj("name", "r0", "raid_level", "raid0", "strip_size_kb", 64, "base_bdevs", json.RawMessage(`["m3","m4"]`)))
 		l.lvs("r0", "p3")
 		stores = append(stores, "p3")
 	}
@@ -565,13 +565,13 @@ func randomLayout(l *lay, rng *rand.Rand) {
 		switch k := rng.IntN(6); {
 		case k == 0 && len(snaps) > 0:
 			s := snaps[rng.IntN(len(snaps))]
-			name = lvsOf(s) + fmt.Sprintf("/x%d", i)
-			l.clone(s, name[len(lvsOf(s))+1:])
+			name = lvstoreOf(s) + fmt.Sprintf("/x%d", i)
+			l.clone(s, name[len(lvstoreOf(s))+1:])
 		case k == 1:
 			l.esnap("pimg", lvs, name[len(lvs)+1:])
 		case k == 2 && len(lvols) > 0:
 			src := lvols[rng.IntN(len(lvols))]
-			if lvsOf(src) == lvs {
+			if lvstoreOf(src) == lvs {
 				l.lvol(lvs, name[len(lvs)+1:], 4)
 			} else {
 				l.esnap(src, lvs, name[len(lvs)+1:])
@@ -583,9 +583,9 @@ func randomLayout(l *lay, rng *rand.Rand) {
 		}
 		lvols = append(lvols, name)
 		for range rng.IntN(3) {
-			s := fmt.Sprintf("%s-s%d", name[len(lvsOf(name))+1:], len(snaps))
-			if _, err := l.try("bdev_lvol_snapshot", obj("lvol_name", name, "snapshot_name", s)); err == nil {
-				snaps = append(snaps, lvsOf(name)+"/"+s)
+			s := fmt.Sprintf("%s-s%d", name[len(lvstoreOf(name))+1:], len(snaps))
+			if _, err := l.try("bdev_lvol_snapshot", jobj("lvol_name", name, "snapshot_name", s)); err == nil {
+				snaps = append(snaps, lvstoreOf(name)+"/"+s)
 			}
 		}
 	}
@@ -615,8 +615,8 @@ func (pc propCall) spare(before advTruth, ok bool) advSpare {
 	return s
 }
 
-// randomCall picks a call on the objects SPDK holds now.
-func randomCall(rng *rand.Rand, tr advTruth, real bool, step int) propCall {
+// advRandomCall picks a call on the objects SPDK holds now.
+func advRandomCall(rng *rand.Rand, tr advTruth, real bool, step int) propCall {
 	ids := slices.Sorted(maps.Keys(tr.lvols))
 	var snaps []string
 	for _, id := range ids {
@@ -663,14 +663,14 @@ func randomCall(rng *rand.Rand, tr advTruth, real bool, step int) propCall {
 	lv, sn, st := pick(ids), pick(snaps), pick(stores)
 	switch rng.IntN(16) {
 	case 0, 1, 2:
-		return propCall{method: "bdev_lvol_delete", params: obj("name", ref(lv)), own: []string{lv}}
+		return propCall{method: "bdev_lvol_delete", params: jobj("name", ref(lv)), own: []string{lv}}
 	case 3:
-		return propCall{method: "bdev_lvol_delete", params: obj("name", ref(sn)), own: []string{sn}}
+		return propCall{method: "bdev_lvol_delete", params: jobj("name", ref(sn)), own: []string{sn}}
 	case 4:
 		if rng.IntN(2) == 0 {
-			return propCall{method: "bdev_lvol_delete_lvstore", params: obj("lvs_name", st), lvs: st}
+			return propCall{method: "bdev_lvol_delete_lvstore", params: jobj("lvs_name", st), lvs: st}
 		}
-		return propCall{method: "bdev_lvol_delete_lvstore", params: obj("uuid", strings.ToUpper(lvsUUIDOf(tr, st))), lvs: st}
+		return propCall{method: "bdev_lvol_delete_lvstore", params: jobj("uuid", strings.ToUpper(advLvsUUIDOf(tr, st))), lvs: st}
 	case 5:
 		b := pick(bdevs)
 		m := "bdev_malloc_delete"
@@ -678,33 +678,33 @@ func randomCall(rng *rand.Rand, tr advTruth, real bool, step int) propCall {
 		case strings.HasPrefix(tr.bdevs[b], "Raid"):
 			m = "bdev_raid_delete"
 		case real && rng.IntN(3) == 0:
-			return propCall{method: "bdev_raid_remove_base_bdev", params: obj("name", b), own: []string{b}}
+			return propCall{method: "bdev_raid_remove_base_bdev", params: jobj("name", b), own: []string{b}}
 		}
-		return propCall{method: m, params: obj("name", b), own: []string{b}}
+		return propCall{method: m, params: jobj("name", b), own: []string{b}}
 	case 6:
-		return propCall{method: "bdev_lvol_clone", params: obj("snapshot_name", ref(sn), "clone_name", name)}
+		return propCall{method: "bdev_lvol_clone", params: jobj("snapshot_name", ref(sn), "clone_name", name)}
 	case 7:
-		return propCall{method: "bdev_lvol_snapshot", params: obj("lvol_name", ref(lv), "snapshot_name", name), own: []string{lv}}
+		return propCall{method: "bdev_lvol_snapshot", params: jobj("lvol_name", ref(lv), "snapshot_name", name), own: []string{lv}}
 	case 8:
-		return propCall{method: "bdev_lvol_set_parent", params: obj("lvol_name", ref(lv), "parent_name", ref(sn)), own: []string{lv}}
+		return propCall{method: "bdev_lvol_set_parent", params: jobj("lvol_name", ref(lv), "parent_name", ref(sn)), own: []string{lv}}
 	case 9:
-		return propCall{method: "bdev_lvol_set_parent_bdev", params: obj("lvol_name", ref(lv), "parent_name", anyBdev()), own: []string{lv}}
+		return propCall{method: "bdev_lvol_set_parent_bdev", params: jobj("lvol_name", ref(lv), "parent_name", anyBdev()), own: []string{lv}}
 	case 10:
-		return propCall{method: "bdev_lvol_clone_bdev", params: obj("bdev", anyBdev(), "lvs_name", st, "clone_name", name)}
+		return propCall{method: "bdev_lvol_clone_bdev", params: jobj("bdev", anyBdev(), "lvs_name", st, "clone_name", name)}
 	case 11:
-		return propCall{method: "bdev_lvol_resize", params: obj("name", ref(lv), "size_in_mib", 1+rng.IntN(8)), own: []string{lv}}
+		return propCall{method: "bdev_lvol_resize", params: jobj("name", ref(lv), "size_in_mib", 1+rng.IntN(8)), own: []string{lv}}
 	case 12:
-		return propCall{method: "bdev_lvol_rename", params: obj("old_name", ref(lv), "new_name", name), own: []string{lv}}
+		return propCall{method: "bdev_lvol_rename", params: jobj("old_name", ref(lv), "new_name", name), own: []string{lv}}
 	case 13:
-		return propCall{method: "bdev_lvol_rename_lvstore", params: obj("old_name", st, "new_name", "r"+name), lvs: st, renameTo: "r" + name}
+		return propCall{method: "bdev_lvol_rename_lvstore", params: jobj("old_name", st, "new_name", "r"+name), lvs: st, renameTo: "r" + name}
 	case 14:
-		return propCall{method: "bdev_lvol_inflate", params: obj("name", ref(lv)), own: []string{lv}}
+		return propCall{method: "bdev_lvol_inflate", params: jobj("name", ref(lv)), own: []string{lv}}
 	}
-	return propCall{method: "bdev_lvol_decouple_parent", params: obj("name", ref(lv)), own: []string{lv}}
+	return propCall{method: "bdev_lvol_decouple_parent", params: jobj("name", ref(lv)), own: []string{lv}}
 }
 
-// lvsUUIDOf returns the UUID of the lvstore called name.
-func lvsUUIDOf(tr advTruth, name string) string {
+// advLvsUUIDOf returns the UUID of the lvstore called name.
+func advLvsUUIDOf(tr advTruth, name string) string {
 	for id, v := range tr.lvstores {
 		if strings.HasPrefix(v, name+" on ") {
 			return id
