@@ -44,7 +44,8 @@ type Agent struct {
 	// readOnly holds the lvols set read-only through the agent.
 	readOnly *readOnlyStore
 	// spdkMethods holds SPDK's last answer to rpc_get_methods per params.
-	spdkMethods sync.Map // string -> []string
+	spdkMethods       sync.Map // string -> []string
+	methodsRefreshing atomic.Bool
 
 	callMu  sync.Mutex // protects closing
 	closing bool

@@ -78,6 +78,13 @@ func (a *Agent) forwardGated(ctx context.Context, method string, params json.Raw
 	return nil, errDeadline(method, d)
 }
 
+// timedOut reports whether err is the agent's deadline error: SPDK did not
+// answer, so reading it again now would only wait as long.
+func timedOut(err error) bool {
+	var se *spdkrpc.Error
+	return errors.As(err, &se) && se.Code == codeTimedOut
+}
+
 func shapedOrNil(method string, err error) error {
 	if err == nil {
 		return nil

@@ -95,9 +95,17 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 	if _, err := guard.ParseParams(req.Params); err != nil {
 		return nil, refuse(refusalFacts{Rule: ruleInvalidParams, Reason: err.Error()})
 	}
-	unlock, err := a.gate.lock(ctx)
+	// Waiting for the gate counts against the call's deadline: behind a
+	// call SPDK does not answer, the others must not queue for ever.
+	gctx, gcancel := ctx, context.CancelFunc(func() {})
+	if d := a.cfg.timeoutFor(req.Method); d > 0 {
+		gctx, gcancel = context.WithTimeout(ctx, d)
+	}
+	unlock, err := a.gate.lock(gctx)
+	gcancel()
 	if err != nil {
-		return nil, errSPDKUnavailable(req.Method, err)
+		return nil, &spdkrpc.Error{Code: codeTimedOut, Message: fmt.Sprintf(
+			"Connection timed out: spdk-agent: %s waited %v for the guard, which is busy with calls SPDK answers slowly or not at all", req.Method, a.cfg.timeoutFor(req.Method))}
 	}
 	defer unlock()
 
@@ -140,7 +148,9 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 	// SPDK has answered: the next graph call decides on its own fresh
 	// read, so the refresh of the agent's view need not hold the gate.
 	unlock()
-	a.refreshAfter(ctx, req.Method, touched, res)
+	if !timedOut(callErr) {
+		a.refreshAfter(ctx, req.Method, touched, res)
+	}
 	rec.Stage, rec.Decision, rec.Forwarded = "result", "", ""
 	if callErr != nil {
 		rec.Error = callErr.Error()

@@ -111,7 +111,9 @@ func (a *Agent) handle(ctx context.Context, req *spdkserver.Request) (any, error
 	}
 	touched := a.touchedBy(m, req.Params)
 	res, err := a.forward(ctx, m, req.Params)
-	a.refreshAfter(ctx, m, touched, res)
+	if !timedOut(err) {
+		a.refreshAfter(ctx, m, touched, res)
+	}
 	rec.Stage, rec.Decision, rec.Reason = "result", "", ""
 	if err != nil {
 		rec.Error = err.Error()
@@ -181,25 +183,25 @@ func agentMethodNames() []string {
 // only the agent's methods.
 func (a *Agent) rpcGetMethods(ctx context.Context, params json.RawMessage) (any, error) {
 	names := agentMethodNames()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
 	known, haveKnown := a.spdkMethods.Load(string(params))
-	var res json.RawMessage
-	err := errSPDKDown
-	// While disconnected a known list is answered at once rather than
-	// holding a connecting client up until the timeout; without one, SPDK
-	// gets until the timeout to come up (as when the agent just started).
-	if a.follower.connected.Load() || !haveKnown {
-		res, err = a.pool.CallRaw(ctx, "rpc_get_methods", params)
+	if haveKnown {
+		// The list changes only with SPDK's build: answer at once (every
+		// client asks it on connect, and must not wait on a busy or
+		// stopped SPDK), and refresh it in the background.
+		a.refreshMethods(params)
+		spdk, _ := known.([]string)
+		return sortedUnique(append(slices.Clone(spdk), names...)), nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, min(2*time.Second, max(a.cfg.timeoutFor("rpc_get_methods"), time.Millisecond)))
+	defer cancel()
+	res, err := a.pool.CallRaw(ctx, "rpc_get_methods", params)
 	if err != nil {
 		var se *spdkrpc.Error
 		if errors.As(err, &se) {
 			return nil, se // SPDK's own answer, such as bad params
 		}
-		a.log.Debug("rpc_get_methods: SPDK unreachable, answering the last known list", "err", err)
-		spdk, _ := known.([]string)
-		return sortedUnique(append(slices.Clone(spdk), names...)), nil
+		a.log.Debug("rpc_get_methods: SPDK unreachable, answering the agent's methods only", "err", err)
+		return sortedUnique(names), nil
 	}
 	var spdk []string
 	if json.Unmarshal(res, &spdk) != nil {
@@ -207,6 +209,24 @@ func (a *Agent) rpcGetMethods(ctx context.Context, params json.RawMessage) (any,
 	}
 	a.spdkMethods.Store(string(params), spdk)
 	return sortedUnique(append(slices.Clone(spdk), names...)), nil
+}
+
+// refreshMethods re-reads SPDK's method list for params in the
+// background, one read at a time.
+func (a *Agent) refreshMethods(params json.RawMessage) {
+	if !a.methodsRefreshing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer a.methodsRefreshing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		res, err := a.pool.CallRaw(ctx, "rpc_get_methods", params)
+		var spdk []string
+		if err == nil && json.Unmarshal(res, &spdk) == nil {
+			a.spdkMethods.Store(string(params), spdk)
+		}
+	}()
 }
 
 // auditRefusal records a refused mutating call.
