@@ -82,3 +82,24 @@ func TestGuard_unansweredCallLeavesItsLvolUncertain(t *testing.T) {
 	n.sim.DropConnections()
 	n.waitFor(t, "the mark gone", func(s Status) bool { return len(s.Uncertain) == 0 })
 }
+
+// A number SPDK's decoder would spin on (0e7777777777777777 multiplies
+// zero by ten that many times) never reaches SPDK, whatever the method.
+func TestRealAndSim_numberSPDKWouldSpinOn(t *testing.T) { backends(t, numberSPDKWouldSpinOn) }
+
+func numberSPDKWouldSpinOn(t *testing.T, real bool) {
+	n := startNode(t, nodeOpts{allowSelf: true, real: real, noDemo: true})
+	ctx := context.Background()
+	for _, c := range []struct{ method, params string }{
+		{"bdev_get_bdevs", `{"name":"x","timeout":0e7777777777777777}`},
+		{"bdev_malloc_create", `{"name":"z","num_blocks":0e7777777777777777,"block_size":512}`},
+	} {
+		_, err := n.via.CallRaw(ctx, c.method, json.RawMessage(c.params))
+		if codeOf(err) != spdkrpc.CodeInvalidParams {
+			t.Errorf("%s %s = %v, want invalid params", c.method, c.params, err)
+		}
+	}
+	if _, err := n.spdk.CallRaw(ctx, "spdk_get_version", nil); err != nil {
+		t.Fatalf("SPDK after the calls: %v", err)
+	}
+}

@@ -86,6 +86,14 @@ func (a *Agent) handle(ctx context.Context, req *spdkserver.Request) (any, error
 	if m == "rpc_get_methods" {
 		return a.rpcGetMethods(ctx, req.Params)
 	}
+	if err := guard.CheckNumbers(req.Params); err != nil {
+		// Whatever the method: SPDK would spin decoding it.
+		e := invalidParams(m, err)
+		if !isReadOnly(m) {
+			a.auditRefusal(req, e)
+		}
+		return nil, e
+	}
 	e, refused := a.classify(m)
 	if refused != nil {
 		a.auditRefusal(req, refused)

@@ -24,6 +24,7 @@ const (
 	RuleCopyOntoUsed   = "copy-onto-used"
 	RuleRenameReadOnly = "rename-read-only"
 	RuleNameTooLong    = "name-too-long"
+	RuleSharpEdge      = "sharp-edge"     // a call that crashes or hangs spdk_tgt v26.05
 	RuleUncertain      = "uncertain"      // an earlier call on it did not finish in time
 	RuleMethodRefused  = "method-refused" // the method is never forwarded
 	RuleMethodUnknown  = "method-unknown" // a method this agent does not know

@@ -73,3 +73,18 @@ func FuzzDecide(f *testing.F) {
 		}
 	})
 }
+
+func FuzzCheckNumbers(f *testing.F) {
+	for _, s := range []string{`{"a":0e7777777777777777}`, `{"a":1e3}`, `{"name":"x1e9"}`, `[1.5E+1001]`, `{"a":[{"b":0.0e-99999}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		err := CheckNumbers(raw)
+		if err == nil {
+			return
+		}
+		if !json.Valid(raw) && !bytes.Contains(raw, []byte("e")) && !bytes.Contains(raw, []byte("E")) {
+			t.Fatalf("refused %q, which holds no exponent", raw)
+		}
+	})
+}

@@ -202,3 +202,27 @@ func FuzzSPDKUint(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitCreateByAliasIsRefused(t *testing.T) {
+	s := stackState(t)
+	if d := Decide("bdev_split_create", json.RawMessage(`{"base_bdev":"`+uuidM0+`","split_count":2}`), Env{State: s}); d.Rule != RuleSharpEdge {
+		t.Errorf("split of M0 by its UUID alias: %+v", d)
+	}
+	if d := Decide("bdev_split_create", json.RawMessage(`{"base_bdev":"M0p1","split_count":2}`), Env{State: s}); !d.Allowed {
+		t.Errorf("split of M0p1 by its name: %+v", d)
+	}
+}
+
+func TestNumbersSPDKWouldSpinOnAreRefused(t *testing.T) {
+	for raw, bad := range map[string]bool{
+		`{"num_blocks":0e7777777777777777,"name":"z"}`: true,
+		`{"timeout":1E+1001}`:                          true,
+		`{"a":[{"b":0.0e-99999}]}`:                     true,
+		`{"size_in_mib":4e2,"name":"lvs/a1e9"}`:        false,
+		`{"name":"0e99999999"}`:                        false,
+	} {
+		if err := CheckNumbers(json.RawMessage(raw)); (err != nil) != bad {
+			t.Errorf("CheckNumbers(%s) = %v, want refused %v", raw, err, bad)
+		}
+	}
+}

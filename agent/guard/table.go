@@ -180,7 +180,7 @@ func init() {
 	check("bdev_lvol_snapshot", false, checkCreate(b("lvol_name")))
 	check("bdev_lvol_clone", false, checkCreate(b("snapshot_name")))
 	check("bdev_lvol_grow_lvstore", false, checkCreate(touchKey{"lvs_name", touchStoreName}, touchKey{"uuid", touchStoreUUID}))
-	check("bdev_split_create", false, checkCreate(b("base_bdev")))
+	check("bdev_split_create", true, checkSplitCreate)
 	check("bdev_passthru_create", false, checkCreate(b("base_bdev_name")))
 	check("bdev_delay_create", false, checkCreate(b("base_bdev_name")))
 	check("bdev_error_create", false, checkCreate(b("base_name")))
