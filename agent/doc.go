@@ -75,43 +75,54 @@
 // directories -2, damaged identities -5 "Input/output error", each
 // followed by the path or file and the problem.
 //
-// Every other method is forwarded with its raw params over a small pool of
-// pipelined SPDK connections; SPDK's errors come back unchanged. Methods not
-// known to be read-only need a caller (SO_PEERCRED) whose uid or gid is on
-// the allow list. Destructive calls (bdev_lvol_delete,
-// bdev_lvol_delete_lvstore, any bdev_*_delete, bdev_nvme_detach_controller,
-// whose namespace bdevs go with it) and the sharp edges the agent
-// can recognise (clone_bdev or set_parent_bdev onto a claimed bdev, renames
-// of snapshots or of lvols set read-only through the agent, names over 63
-// bytes) are checked against a fresh read of the objects involved, which
-// takes in every bdev SPDK announced until then. Their params are read by
-// exact key, a key given twice is refused, and a target the graph cannot
-// resolve is resolved by SPDK itself (an lvstore UUID in capitals, say)
-// before anything is left to SPDK's own "No such device". SPDK lists
-// read-only nowhere, so the lvols set read-only through the agent are
-// remembered in the state directory (read-only-lvols.json, written
-// atomically) and forgotten only when a complete graph proves them gone. A refusal
-// is code -1 with a message starting "Operation not permitted: <rule>" that
-// names the lvols in the way, and data carrying the same facts as JSON.
-// Every destructive call, allowed or refused, is written to audit.log in the
+// Every other method goes through the guard (package guard), whose table
+// classifies each method of spdk_tgt v26.05: read-only (forwarded with its
+// raw params), mutating outside the volume graph (callers on the allow
+// list, SO_PEERCRED uid or gid; audited), graph-changing (see below) or
+// refused; a method the table does not know is refused unless
+// Config.AllowMethods names it. Params holding a number SPDK's decoder
+// would spin on are refused for every method.
+//
+// A graph-changing call waits for the gate (at most its deadline), takes a
+// fresh read of bdev_get_bdevs, bdev_lvol_get_lvstores and
+// bdev_lvol_get_lvols (creates need none), and is decided by the guard on
+// that read: objects resolved as SPDK resolves them, the whole stack's
+// dependents, chain rewrites, shrinks, copies and renames checked. An
+// allowed call is forwarded with the params the guard re-encoded (objects
+// named by UUID) and audited with both; a refusal is code -1 with a message
+// starting "Operation not permitted: <rule>" that names the objects in the
+// way, and data carrying the same facts as JSON (params the guard cannot
+// read as SPDK would are -32602). A rename SPDK fails half done is
+// repaired at once by renaming back. SPDK lists read-only nowhere, so the
+// lvols set read-only through the agent are remembered in the state
+// directory (read-only-lvols.json, written atomically) and forgotten only
+// when a complete graph proves them gone. While lvstores the agent expects
+// are missing, every graph call that needs a read is refused. Every
+// destructive call, allowed or refused, is written to audit.log in the
 // state directory (fsynced) and to the log, with the caller's uid, gid and
 // pid.
+//
+// Every forwarded call has a deadline (Config.CallTimeout, per method
+// Config.MethodTimeouts). Past it the caller gets -110 at once; a graph
+// call releases the gate and its objects stay uncertain (refused for graph
+// calls, listed by agent_get_status) until SPDK answers it late or a fresh
+// read shows them gone.
 //
 // # Concurrency
 //
 // One goroutine (the follower) owns the SPDK session used for following:
 // it alone reads for the graph and publishes snapshots through an
-// atomic.Pointer, so readers never block. Guards, cleanups and the refresh
-// after a mutating call ask it for targeted reads over a channel and get back
-// the snapshot holding their read. Each request on the socket runs on its
-// own goroutine; destructive calls on one lvstore are serialized by a
-// per-lvstore lock from the check until the refresh after the call. Calls
-// that make an lvol depend on another (bdev_lvol_clone, set_parent, and the
-// esnap calls) take the lock of that parent's lvstore too: a clone landing
-// between the check of a snapshot with no clones and its delete would let
-// SPDK merge the snapshot into the new clone. Everything else runs
-// concurrently. On shutdown the socket stops accepting
-// and reading, and the calls already read are drained (at most
-// Config.ShutdownTimeout) until their answers are written; then the sockets
-// and SPDK connections close.
+// atomic.Pointer, so readers never block. Cleanups and the refresh after a
+// mutating call ask it for targeted reads over a channel and get back the
+// snapshot holding their read. Each request on the socket runs on its own
+// goroutine. Graph-changing calls pass one gate, from their fresh read
+// until SPDK answers: nothing that goes through the agent changes SPDK
+// between a check and the call it allowed (a clone landing between the
+// check of a snapshot with no clones and its delete would let SPDK merge
+// the snapshot into the new clone). Deployed as the sole gateway (spdk_tgt's
+// socket private to the agent, the agent serving SPDK's well-known path)
+// nothing else can. Everything else runs concurrently. On shutdown the
+// socket stops accepting and reading, and the calls already read are
+// drained (at most Config.ShutdownTimeout) until their answers are written;
+// then the sockets and SPDK connections close.
 package agent

@@ -3,6 +3,7 @@ package guard
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -94,13 +95,15 @@ func (c *call) deny(rule, format string, args ...any) Decision {
 // denyDeps refuses naming what stands in the way.
 func (c *call) denyDeps(rule string, deps []Obj, format string, args ...any) Decision {
 	d := c.deny(rule, format, args...)
-	for i, o := range deps {
-		if i == maxNamed {
-			d.Dependents = append(d.Dependents, fmt.Sprintf("and %d more", len(deps)-maxNamed))
-			break
-		}
-		d.Dependents = append(d.Dependents, c.s.Describe(o))
+	names := make([]string, 0, len(deps))
+	for _, o := range deps {
+		names = append(names, c.s.Describe(o))
 	}
+	sort.Strings(names)
+	if len(names) > maxNamed {
+		names = append(names[:maxNamed], fmt.Sprintf("and %d more", len(names)-maxNamed))
+	}
+	d.Dependents = names
 	return d
 }
 

@@ -77,7 +77,7 @@ func (c *call) removal(verb string, targets ...Obj) Decision {
 	for _, t := range targets {
 		names = append(names, c.s.Describe(t))
 	}
-	return c.denyDeps(rule, deps, "%s %s would take away what %d other %s stand on", verb, strings.Join(names, ", "), len(deps), plural(len(deps), "object", "objects"))
+	return c.denyDeps(rule, deps, "%s %s would take away what %d other %s on", verb, strings.Join(names, ", "), len(deps), plural(len(deps), "object stands", "objects stand"))
 }
 
 // untrusted refuses to act on an lvol of an lvstore whose listings cannot
