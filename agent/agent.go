@@ -32,6 +32,7 @@ type Agent struct {
 	// holds the objects of those SPDK did not answer in time; lastState
 	// is the guard's last fresh read, for calls that need none.
 	gate      gate
+	removals  removalQueue
 	uncertain *uncertainSet
 	lastState atomic.Pointer[guard.State]
 	metrics   *agentMetrics // nil when metrics are off

@@ -211,14 +211,21 @@ func (f *follower) follow(ctx context.Context) {
 		case <-resync.C:
 			return
 		case req := <-f.requests:
-			if req.full {
+			// Requests that queued meanwhile share one read: each was
+			// made after the change it waits to see.
+			reqs, names, full := f.gather(req)
+			if full {
 				err := f.fullSync(ctx)
-				req.finish(f.current(), err)
+				for _, r := range reqs {
+					r.finish(f.current(), err)
+				}
 				resync.Reset(f.resyncEach)
 				continue
 			}
-			snap, err := f.freshRead(ctx, req.names)
-			req.finish(snap, err)
+			snap, err := f.freshRead(ctx, names)
+			for _, r := range reqs {
+				r.finish(snap, err)
+			}
 			if errors.Is(err, spdkrpc.ErrDisconnected) {
 				return
 			}
@@ -253,6 +260,27 @@ func (f *follower) follow(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// maxGathered bounds the refresh requests one read serves.
+const maxGathered = 256
+
+// gather takes first and the requests already queued behind it, with the
+// union of their names.
+func (f *follower) gather(first *refreshRequest) (reqs []*refreshRequest, names []string, full bool) {
+	reqs, full = []*refreshRequest{first}, first.full
+	names = append(names, first.names...)
+	for len(reqs) < maxGathered {
+		select {
+		case r := <-f.requests:
+			reqs = append(reqs, r)
+			names = append(names, r.names...)
+			full = full || r.full
+		default:
+			return reqs, names, full
+		}
+	}
+	return reqs, names, full
 }
 
 // freshRead re-reads names for a guard or a cleanup step, together with

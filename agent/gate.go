@@ -75,45 +75,28 @@ func (a *Agent) classify(method string) (guard.Entry, *spdkrpc.Error) {
 }
 
 // gated decides a graph-changing call on a fresh read, forwards it as the
-// guard rewrote it when allowed, and audits both.
+// guard rewrote it when allowed, and audits both. Removals are decided in
+// rounds (see batch.go).
 func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entry) (any, error) {
 	rec := a.audit.newRecord(req.Peer, req.Method, req.Params)
 	rec.Stage = "decision"
-	refuse := func(f refusalFacts) error {
-		f.Method = req.Method
-		rec.Decision, rec.Rule, rec.Reason = decisionRefused, f.Rule, f.Reason
-		if a.metrics != nil {
-			a.metrics.guardDecision(req.Method, f.Rule, false)
-		}
-		if f.Rule == ruleInvalidParams {
-			// In SPDK's shape: SPDK would refuse them too, or read them
-			// otherwise than the guard can judge.
-			return a.auditOrFail(rec, invalidParams(req.Method, errors.New(f.Reason)))
-		}
-		return a.auditOrFail(rec, refusal(f))
-	}
 	if _, err := guard.ParseParams(req.Params); err != nil {
-		return nil, refuse(refusalFacts{Rule: ruleInvalidParams, Reason: err.Error()})
+		return nil, a.refuse(&rec, refusalFacts{Rule: ruleInvalidParams, Reason: err.Error()})
 	}
-	// Waiting for the gate counts against the call's deadline: behind a
-	// call SPDK does not answer, the others must not queue for ever.
-	gctx, gcancel := ctx, context.CancelFunc(func() {})
-	if d := a.cfg.timeoutFor(req.Method); d > 0 {
-		gctx, gcancel = context.WithTimeout(ctx, d)
+	if e.Removal {
+		return a.removal(ctx, req, &rec)
 	}
-	unlock, err := a.gate.lock(gctx)
-	gcancel()
-	if err != nil {
-		return nil, &spdkrpc.Error{Code: codeTimedOut, Message: fmt.Sprintf(
-			"Connection timed out: spdk-agent: %s waited %v for the guard, which is busy with calls SPDK answers slowly or not at all", req.Method, a.cfg.timeoutFor(req.Method))}
+	unlock, gerr := a.lockGate(ctx, req.Method)
+	if gerr != nil {
+		return nil, gerr
 	}
 	defer unlock()
 
-	env := guard.Env{Uncertain: a.uncertain.has, ReadOnly: a.readOnlyUUID}
+	env := a.guardEnv(nil)
 	if e.Fresh {
 		st, f, ok := a.freshState(ctx)
 		if !ok {
-			return nil, refuse(f)
+			return nil, a.refuse(&rec, f)
 		}
 		env.State = st
 	} else {
@@ -121,23 +104,81 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 	}
 	d := guard.Decide(req.Method, req.Params, env)
 	if !d.Allowed {
-		return nil, refuse(refusalFacts{Rule: d.Rule, Target: d.Target, Reason: d.Reason, Dependents: d.Dependents})
+		return nil, a.refuse(&rec, factsOf(d))
 	}
-	rec.Decision = decisionAllowed
-	if string(d.Forward) != string(req.Params) {
-		rec.Forwarded = string(d.Forward)
+	if err := a.auditAllowed(&rec, d); err != nil {
+		return nil, err
 	}
-	if err := a.audit.write(rec); err != nil {
-		return nil, errSPDKUnavailable(req.Method, err)
-	}
-	if a.metrics != nil {
-		a.metrics.guardDecision(req.Method, "", true)
-	}
-	touched := a.touchedBy(req.Method, d.Forward)
 	res, callErr := a.forwardGated(ctx, req.Method, d.Forward, d.Touched, unlock)
 	if callErr != nil && d.Undo != nil && strings.Contains(callErr.Error(), "Operation not permitted") {
 		a.undo(ctx, req.Method, d.Undo)
 	}
+	// SPDK has answered: the next graph call decides on its own fresh
+	// read, so the refresh of the agent's view need not hold the gate.
+	unlock()
+	return a.finishGated(ctx, req, &rec, d, res, callErr)
+}
+
+// lockGate waits for the gate. Waiting counts against the call's
+// deadline: behind a call SPDK does not answer, the others must not queue
+// for ever.
+func (a *Agent) lockGate(ctx context.Context, method string) (func(), error) {
+	gctx, gcancel := ctx, context.CancelFunc(func() {})
+	if d := a.cfg.timeoutFor(method); d > 0 {
+		gctx, gcancel = context.WithTimeout(ctx, d)
+	}
+	defer gcancel()
+	unlock, err := a.gate.lock(gctx)
+	if err != nil {
+		return nil, &spdkrpc.Error{Code: codeTimedOut, Message: fmt.Sprintf(
+			"Connection timed out: spdk-agent: %s waited %v for the guard, which is busy with calls SPDK answers slowly or not at all", method, a.cfg.timeoutFor(method))}
+	}
+	return unlock, nil
+}
+
+func (a *Agent) guardEnv(st *guard.State) guard.Env {
+	return guard.Env{State: st, Uncertain: a.uncertain.has, ReadOnly: a.readOnlyUUID}
+}
+
+func factsOf(d guard.Decision) refusalFacts {
+	return refusalFacts{Rule: d.Rule, Target: d.Target, Reason: d.Reason, Dependents: d.Dependents}
+}
+
+// refuse audits a refusal and returns the error the caller gets.
+func (a *Agent) refuse(rec *auditRecord, f refusalFacts) error {
+	f.Method = rec.Method
+	rec.Decision, rec.Rule, rec.Reason = decisionRefused, f.Rule, f.Reason
+	if a.metrics != nil {
+		a.metrics.guardDecision(rec.Method, f.Rule, false)
+	}
+	if f.Rule == ruleInvalidParams {
+		// In SPDK's shape: SPDK would refuse them too, or read them
+		// otherwise than the guard can judge.
+		return a.auditOrFail(*rec, invalidParams(rec.Method, errors.New(f.Reason)))
+	}
+	return a.auditOrFail(*rec, refusal(f))
+}
+
+// auditAllowed writes the decision line of an allowed call, before SPDK
+// sees it.
+func (a *Agent) auditAllowed(rec *auditRecord, d guard.Decision) error {
+	rec.Decision = decisionAllowed
+	if string(d.Forward) != string(rec.Params) {
+		rec.Forwarded = string(d.Forward)
+	}
+	if err := a.audit.write(*rec); err != nil {
+		return errSPDKUnavailable(rec.Method, err)
+	}
+	if a.metrics != nil {
+		a.metrics.guardDecision(rec.Method, "", true)
+	}
+	return nil
+}
+
+// finishGated does what follows SPDK's answer to an allowed graph call,
+// outside the gate: the agent's view, the lvstores it expects, the result
+// line of the audit log.
+func (a *Agent) finishGated(ctx context.Context, req *spdkserver.Request, rec *auditRecord, d guard.Decision, res json.RawMessage, callErr error) (any, error) {
 	if callErr == nil && d.DeletesLvstore != "" {
 		// Deleted on purpose: its absence must not make the graph
 		// incomplete from now on.
@@ -145,11 +186,8 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 			a.log.Warn("forgetting a deleted lvstore", "lvstore", d.DeletesLvstore, "err", err)
 		}
 	}
-	// SPDK has answered: the next graph call decides on its own fresh
-	// read, so the refresh of the agent's view need not hold the gate.
-	unlock()
 	if !timedOut(callErr) {
-		a.refreshAfter(ctx, req.Method, touched, res)
+		a.refreshAfter(ctx, req.Method, a.touchedBy(req.Method, d.Forward), res)
 	}
 	rec.Stage, rec.Decision, rec.Forwarded = "result", "", ""
 	if callErr != nil {
@@ -157,7 +195,7 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 	} else {
 		rec.Result = string(res)
 	}
-	if err := a.audit.write(rec); err != nil {
+	if err := a.audit.write(*rec); err != nil {
 		a.log.Error("audit", "err", err)
 	}
 	if callErr != nil {

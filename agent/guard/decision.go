@@ -40,11 +40,16 @@ type Decision struct {
 	Reason string
 	// Dependents are the objects in the way, for people.
 	Dependents []string
+	// Blockers are, for a removal refused because something stands on
+	// its target, what stands on it directly: if another removal in the
+	// same round takes them all away, the call is decided again after it.
+	Blockers []Obj
 	// Forward are the params to send to SPDK when allowed: the members
 	// read, with each object the guard resolved named canonically.
 	Forward json.RawMessage
 	// Touched are the objects the call acts on or makes depend on
-	// something: they become uncertain when the call does not answer.
+	// something: they become uncertain when the call does not answer. A
+	// refused removal names its targets here too.
 	Touched []Obj
 	// DeletesLvstore is the UUID of the lvstore an allowed call deletes.
 	DeletesLvstore string

@@ -77,7 +77,10 @@ func (c *call) removal(verb string, targets ...Obj) Decision {
 	for _, t := range targets {
 		names = append(names, c.s.Describe(t))
 	}
-	return c.denyDeps(rule, deps, "%s %s would take away what %d other %s on", verb, strings.Join(names, ", "), len(deps), plural(len(deps), "object stands", "objects stand"))
+	d := c.denyDeps(rule, deps, "%s %s would take away what %d other %s on", verb, strings.Join(names, ", "), len(deps), plural(len(deps), "object stands", "objects stand"))
+	d.Blockers = blockers
+	d.Touched = targets
+	return d
 }
 
 // untrusted refuses to act on an lvol of an lvstore whose listings cannot
@@ -181,7 +184,10 @@ func checkDeleteLvstore(c *call) Decision {
 		for i, l := range ls {
 			objs[i] = lvolObj(l.UUID)
 		}
-		return c.denyDeps(RuleLvstoreEmpty, objs, "lvstore %s (%s) holds %d %s, which SPDK would delete with it", st.Name, st.UUID, len(ls), plural(len(ls), "lvol", "lvols"))
+		d := c.denyDeps(RuleLvstoreEmpty, objs, "lvstore %s (%s) holds %d %s, which SPDK would delete with it", st.Name, st.UUID, len(ls), plural(len(ls), "lvol", "lvols"))
+		d.Blockers = objs
+		d.Touched = []Obj{storeObj(st.UUID)}
+		return d
 	}
 	d := c.removal("deleting", storeObj(st.UUID))
 	if d.Allowed {

@@ -38,7 +38,12 @@ type Entry struct {
 	Class Class
 	// Fresh: the check needs a fresh read of SPDK.
 	Fresh bool
-	check func(*call) Decision
+	// Removal: the call only removes what it names. Removals allowed on
+	// one read are independent of each other (nothing stands on any of
+	// them), so the agent may decide several on one read and send them
+	// together.
+	Removal bool
+	check   func(*call) Decision
 	// Why a Refused method is refused.
 	Why string
 }
@@ -69,6 +74,10 @@ func add(c Class, methods string) {
 
 func check(method string, fresh bool, f func(*call) Decision) {
 	table[method] = Entry{Class: Graph, Fresh: fresh, check: f}
+}
+
+func removal(method string, f func(*call) Decision) {
+	table[method] = Entry{Class: Graph, Fresh: true, Removal: true, check: f}
 }
 
 func refuse(why, methods string) {
@@ -138,15 +147,15 @@ func init() {
 	refuse("it removes PCI devices the agent cannot map to bdevs", "vmd_remove_device")
 
 	// Removals.
-	check("bdev_lvol_delete", true, checkDeleteLvol)
-	check("bdev_lvol_delete_lvstore", true, checkDeleteLvstore)
+	removal("bdev_lvol_delete", checkDeleteLvol)
+	removal("bdev_lvol_delete_lvstore", checkDeleteLvstore)
 	for _, m := range strings.Fields(`bdev_aio_delete bdev_malloc_delete bdev_null_delete bdev_delay_delete
 		bdev_error_delete bdev_passthru_delete bdev_raid_delete bdev_zone_block_delete bdev_ftl_delete
 		bdev_uring_delete bdev_iscsi_delete bdev_rbd_delete bdev_crypto_delete bdev_ocf_delete
 		bdev_compress_delete bdev_xnvme_delete bdev_daos_delete bdev_virtio_detach_controller`) {
-		check(m, true, checkDeleteBdev("name"))
+		removal(m, checkDeleteBdev("name"))
 	}
-	check("bdev_opal_delete", true, checkDeleteBdev("bdev_name"))
+	removal("bdev_opal_delete", checkDeleteBdev("bdev_name"))
 	// Calls that destroy a bdev's data or stop its I/O count as removals.
 	check("bdev_ftl_unmap", true, checkDeleteBdev("name"))
 	check("bdev_opal_set_lock_state", true, checkDeleteBdev("bdev_name"))
