@@ -31,7 +31,10 @@
 // [PlanCleanup] lists the lvols of a replica that may be deleted, leaves
 // first, and every candidate it refuses with a [Rule] and a reason.
 // [Graph.CheckDeleteLvol], [Graph.CheckDeleteLvstore] and
-// [Graph.CheckDeleteBdev] judge single SPDK calls. Protection is structural:
+// [Graph.CheckDeleteBdev] say what the graph allows of lvols, lvstores and
+// bdevs, for views and metrics; the calls passing through the agent are
+// judged by package agent/guard, on a fresh read of the whole bdev stack.
+// Protection is structural:
 // a backing image is an lvol other owners' lvols read from, or the external
 // snapshot of an esnap clone, whatever its name; names (see [Ownership]) are
 // hints that can only add protection. [Graph.Orphans] lists the lvols no
