@@ -148,17 +148,17 @@ func (n *node) stopSPDK(t testing.TB) (resume func()) {
 
 // timed makes one call through a new connection to the agent and returns
 // its error and how long it took (bounded by advAttackTimeout*2).
-func (n *node) timed(method, params string) (error, time.Duration) {
+func (n *node) timed(method, params string) (time.Duration, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*advAttackTimeout)
 	defer cancel()
 	c, err := spdkrpc.Dial(ctx, n.cfg.RPCSocket, spdkrpc.Options{})
 	if err != nil {
-		return err, time.Since(start)
+		return time.Since(start), err
 	}
 	defer c.Close()
 	_, err = c.CallRaw(ctx, method, []byte(params))
-	return err, time.Since(start)
+	return time.Since(start), err
 }
 
 // requireSPDKStyle fails t unless err is a JSON-RPC error that came back
@@ -194,15 +194,15 @@ func advDeadlines(t *testing.T, real bool) {
 
 	resume := n.stopSPDK(t)
 	t.Run("deadline/read-only call returns an error in time", func(t *testing.T) {
-		err, took := n.timed("bdev_get_bdevs", `{"name":"lvs0/keep"}`)
+		took, err := n.timed("bdev_get_bdevs", `{"name":"lvs0/keep"}`)
 		requireSPDKStyle(t, "bdev_get_bdevs", err, took, plain)
 	})
 	t.Run("deadline/create returns an error in time", func(t *testing.T) {
-		err, took := n.timed("bdev_lvol_create", jobj("lvol_name", "late", "size_in_mib", 4, "lvs_name", "lvs0", "thin_provision", true))
+		took, err := n.timed("bdev_lvol_create", jobj("lvol_name", "late", "size_in_mib", 4, "lvs_name", "lvs0", "thin_provision", true))
 		requireSPDKStyle(t, "bdev_lvol_create", err, took, plain)
 	})
 	t.Run("deadline/guarded delete returns an error in time", func(t *testing.T) {
-		err, took := n.timed("bdev_lvol_delete", `{"name":"lvs0/leaf0"}`)
+		took, err := n.timed("bdev_lvol_delete", `{"name":"lvs0/leaf0"}`)
 		requireSPDKStyle(t, "bdev_lvol_delete", err, took, guarded)
 	})
 	t.Run("deadline/concurrent deletes on one lvstore each return in time", func(t *testing.T) {
@@ -210,7 +210,7 @@ func advDeadlines(t *testing.T, real bool) {
 		for i := 1; i <= 4; i++ {
 			wg.Go(func() {
 				what := fmt.Sprintf("bdev_lvol_delete lvs0/leaf%d", i)
-				err, took := n.timed("bdev_lvol_delete", jobj("name", fmt.Sprintf("lvs0/leaf%d", i)))
+				took, err := n.timed("bdev_lvol_delete", jobj("name", fmt.Sprintf("lvs0/leaf%d", i)))
 				requireSPDKStyle(t, what, err, took, guarded)
 			})
 		}

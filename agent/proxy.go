@@ -170,8 +170,6 @@ func spdkShaped(method string, err error) error {
 	return errSPDKUnavailable(method, err)
 }
 
-// errSPDKDown stands for a call not made because SPDK is not connected.
-var errSPDKDown = errors.New("not connected to SPDK")
 
 // agentMethodNames lists the methods the agent answers itself.
 func agentMethodNames() []string {
