@@ -170,7 +170,6 @@ func spdkShaped(method string, err error) error {
 	return errSPDKUnavailable(method, err)
 }
 
-
 // agentMethodNames lists the methods the agent answers itself.
 func agentMethodNames() []string {
 	names := make([]string, 0, len(agentMethods))
