@@ -113,6 +113,10 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 	if callErr != nil && d.Undo != nil && strings.Contains(callErr.Error(), "Operation not permitted") {
 		a.undo(ctx, req.Method, d.Undo)
 	}
+	if callErr != nil && len(d.HeldOnEIO) > 0 && strings.Contains(callErr.Error(), "Input/output error") {
+		a.uncertain.add(d.HeldOnEIO)
+		a.log.Error("SPDK keeps objects held after a failed call; graph calls on them are refused", "method", req.Method, "objects", d.HeldOnEIO)
+	}
 	// SPDK has answered: the next graph call decides on its own fresh
 	// read, so the refresh of the agent's view need not hold the gate.
 	unlock()

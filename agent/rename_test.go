@@ -43,3 +43,35 @@ func renameOfLvolSetReadOnlyOnSPDK(t *testing.T, real bool) {
 		t.Fatalf("get_lvols = %+v, want w", lvols)
 	}
 }
+
+// SPDK fails an lvstore on a read-only lvol and keeps the lvol held:
+// deleting it afterwards never answers. Set read-only straight on SPDK the
+// guard cannot see it coming, so the failure itself marks the lvol
+// uncertain, and the delete that would hang is refused.
+func TestRealAndSim_lvstoreOnLvolSetReadOnlyOnSPDK(t *testing.T) {
+	backends(t, lvstoreOnLvolSetReadOnlyOnSPDK)
+}
+
+func lvstoreOnLvolSetReadOnlyOnSPDK(t *testing.T, real bool) {
+	n := startNode(t, nodeOpts{allowSelf: true, real: real, noDemo: true})
+	ctx := context.Background()
+	for _, c := range []struct{ method, params string }{
+		{"bdev_malloc_create", `{"name":"ro1","num_blocks":8192,"block_size":4096}`},
+		{"bdev_lvol_create_lvstore", `{"bdev_name":"ro1","lvs_name":"lvsRO"}`},
+		{"bdev_lvol_create", `{"lvs_name":"lvsRO","lvol_name":"w","size_in_mib":8}`},
+		{"bdev_lvol_set_read_only", `{"name":"lvsRO/w"}`},
+	} {
+		if _, err := n.spdk.CallRaw(ctx, c.method, json.RawMessage(c.params)); err != nil {
+			t.Fatalf("%s: %v", c.method, err)
+		}
+	}
+	_, err := n.via.CallRaw(ctx, "bdev_lvol_create_lvstore", params("bdev_name", "lvsRO/w", "lvs_name", "nested"))
+	if err == nil {
+		t.Skip("this SPDK made an lvstore on a read-only lvol")
+	}
+	_, err = n.via.CallRaw(ctx, "bdev_lvol_delete", params("name", "lvsRO/w"))
+	refusedWith(t, err, "uncertain")
+	if _, err := n.spdk.CallRaw(ctx, "spdk_get_version", nil); err != nil {
+		t.Fatalf("SPDK: %v", err)
+	}
+}

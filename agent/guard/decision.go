@@ -55,6 +55,9 @@ type Decision struct {
 	DeletesLvstore string
 	// ReadOnly is the UUID of the lvol an allowed call sets read-only.
 	ReadOnly string
+	// HeldOnEIO are objects SPDK keeps held, for good, when the call fails
+	// with "Input/output error": the agent keeps them uncertain.
+	HeldOnEIO []Obj
 	// Undo repairs what SPDK half applies when the call fails with
 	// "Operation not permitted": a rename of an lvol set read-only
 	// straight on SPDK (which lists read-only nowhere) moves the bdev

@@ -226,3 +226,18 @@ func TestNumbersSPDKWouldSpinOnAreRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestLvstoreOnAReadOnlyLvolIsRefused(t *testing.T) {
+	s := stackState(t)
+	if d := Decide("bdev_lvol_create_lvstore", json.RawMessage(`{"bdev_name":"lvsR/snapA","lvs_name":"x"}`), Env{State: s}); d.Rule != RuleSharpEdge {
+		t.Errorf("lvstore on a snapshot: %+v", d)
+	}
+	env := Env{State: s, ReadOnly: func(u string) bool { return u == uuidEsA }}
+	if d := Decide("bdev_lvol_create_lvstore", json.RawMessage(`{"bdev_name":"lvsR/esA","lvs_name":"x"}`), env); d.Rule != RuleSharpEdge {
+		t.Errorf("lvstore on an lvol set read-only: %+v", d)
+	}
+	d := Decide("bdev_lvol_create_lvstore", json.RawMessage(`{"bdev_name":"lvsR/cloneA","lvs_name":"x"}`), Env{State: s})
+	if !d.Allowed || len(d.HeldOnEIO) != 1 {
+		t.Errorf("lvstore on a writable lvol: %+v", d)
+	}
+}

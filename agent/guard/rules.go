@@ -686,3 +686,34 @@ func checkSplitCreate(c *call) Decision {
 	}
 	return c.allow(c.s.objOf(b))
 }
+
+// checkCreateLvstore: bdev_lvol_create_lvstore {bdev_name, ...}. On a
+// read-only lvol (every snapshot) SPDK fails with "Input/output error" and
+// keeps the lvol held: deleting it, its lvstore or what that stands on
+// then never answers. The guard refuses it where it can tell, and asks the
+// agent to treat the lvol as uncertain when it cannot (read-only set
+// straight on SPDK) and SPDK fails so.
+func checkCreateLvstore(c *call) Decision {
+	name, ok, bad := c.str("bdev_name")
+	if bad != nil || !ok {
+		return orAllow(c, bad)
+	}
+	c.target = name
+	b, found := c.s.BdevByName(name)
+	if !found {
+		return c.allow()
+	}
+	o := c.s.objOf(b)
+	if d, bad := c.uncertain(o); bad {
+		return d
+	}
+	if l, ok := c.s.LvolOfBdev(b); ok {
+		if l.Snapshot || c.env.ReadOnly != nil && c.env.ReadOnly(strings.ToLower(l.UUID)) {
+			return c.deny(RuleSharpEdge, "%s is read-only; SPDK fails an lvstore on it and keeps it held, so that deleting it, its lvstore or what that stands on never answers", c.s.Describe(o))
+		}
+		d := c.allow(o)
+		d.HeldOnEIO = []Obj{o}
+		return d
+	}
+	return c.allow(o)
+}

@@ -184,7 +184,7 @@ func init() {
 
 	// Creations: serialized with the rest, no read needed.
 	b := func(k string) touchKey { return touchKey{k, touchBdev} }
-	check("bdev_lvol_create_lvstore", false, checkCreate(b("bdev_name")))
+	check("bdev_lvol_create_lvstore", true, checkCreateLvstore)
 	check("bdev_lvol_create", false, checkCreate(touchKey{"lvs_name", touchStoreName}, touchKey{"uuid", touchStoreUUID}))
 	check("bdev_lvol_snapshot", false, checkCreate(b("lvol_name")))
 	check("bdev_lvol_clone", false, checkCreate(b("snapshot_name")))
