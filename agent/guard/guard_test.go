@@ -241,3 +241,37 @@ func TestLvstoreOnAReadOnlyLvolIsRefused(t *testing.T) {
 		t.Errorf("lvstore on a writable lvol: %+v", d)
 	}
 }
+
+// An lvol bdev the lvol listing lacks is still judged as an lvol: its
+// lvstore is untrustworthy, and nothing in it is removed.
+func TestLvolBdevMissingFromTheLvolListing(t *testing.T) {
+	raw, err := os.ReadFile("testdata/stack.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Bdevs    json.RawMessage `json:"bdev_get_bdevs"`
+		Lvstores json.RawMessage `json:"bdev_lvol_get_lvstores"`
+		Lvols    []map[string]any `json:"bdev_lvol_get_lvols"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	var lvols []map[string]any
+	for _, l := range r.Lvols {
+		if l["uuid"] != uuidEsA {
+			lvols = append(lvols, l)
+		}
+	}
+	lraw, _ := json.Marshal(lvols)
+	s, err := NewState(Read{Bdevs: r.Bdevs, Lvstores: r.Lvstores, Lvols: lraw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Decide("bdev_lvol_delete", json.RawMessage(`{"name":"lvsR/esA"}`), Env{State: s}); d.Rule != RuleAnomaly {
+		t.Fatalf("delete of an lvol get_lvols does not list: %+v", d)
+	}
+	if d := Decide("bdev_lvol_delete", json.RawMessage(`{"name":"lvsP/esB"}`), Env{State: s}); !d.Allowed {
+		t.Fatalf("delete in another lvstore: %+v", d)
+	}
+}

@@ -62,16 +62,9 @@ func (s *State) link() {
 	for _, b := range s.bdevs {
 		self := s.objOf(b)
 		if d := b.lvol; d != nil {
-			l, ok := s.lvols[strings.ToLower(b.Name)]
-			if !ok {
-				s.issue(d.Store, fmt.Sprintf("lvol bdev %s is not listed by bdev_lvol_get_lvols", b.Name))
-				add(storeObj(d.Store), self)
-			}
 			storeName := ""
-			if ok {
+			if l, ok := s.lvols[strings.ToLower(b.Name)]; ok {
 				storeName = l.Lvs.Name
-			} else if st, ok := s.LvstoreByUUID(d.Store); ok {
-				storeName = st.Name
 			}
 			if d.BaseSnapshot != "" {
 				if p, ok := s.byNames[[2]string{storeName, d.BaseSnapshot}]; ok {

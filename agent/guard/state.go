@@ -149,6 +149,30 @@ func NewState(r Read) (*State, error) {
 			l.bdev = b
 		}
 	}
+	// An lvol bdev that bdev_lvol_get_lvols does not list (a listing
+	// taken around a change) is still an lvol: it is kept, so that every
+	// lookup finds it and its lvstore counts as untrustworthy.
+	for _, b := range s.bdevs {
+		if b.lvol == nil {
+			continue
+		}
+		if _, ok := s.lvols[strings.ToLower(b.Name)]; ok {
+			continue
+		}
+		l := &Lvol{UUID: strings.ToLower(b.Name), Snapshot: b.lvol.Snapshot, bdev: b}
+		l.Lvs.UUID = b.lvol.Store
+		if st, ok := s.LvstoreByUUID(b.lvol.Store); ok {
+			l.Lvs.Name = st.Name
+		}
+		for _, a := range b.Aliases {
+			if _, name, ok := strings.Cut(a, "/"); ok {
+				l.Name = name
+				break
+			}
+		}
+		s.lvols[l.UUID] = l
+		s.issue(b.lvol.Store, fmt.Sprintf("lvol bdev %s is not listed by bdev_lvol_get_lvols", b.Name))
+	}
 	s.link()
 	return s, nil
 }
