@@ -250,8 +250,8 @@ func TestLvolBdevMissingFromTheLvolListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var r struct {
-		Bdevs    json.RawMessage `json:"bdev_get_bdevs"`
-		Lvstores json.RawMessage `json:"bdev_lvol_get_lvstores"`
+		Bdevs    json.RawMessage  `json:"bdev_get_bdevs"`
+		Lvstores json.RawMessage  `json:"bdev_lvol_get_lvstores"`
 		Lvols    []map[string]any `json:"bdev_lvol_get_lvols"`
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
