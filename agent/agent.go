@@ -31,16 +31,20 @@ type Agent struct {
 	// gate serializes graph-changing calls (see gate.go); uncertain
 	// holds the objects of those SPDK did not answer in time; lastState
 	// is the guard's last fresh read, for calls that need none.
-	gate      gate
-	removals  removalQueue
-	uncertain *uncertainSet
-	lastState atomic.Pointer[guard.State]
-	metrics   *agentMetrics // nil when metrics are off
-	server    *spdkserver.Server
-	clients   []*spdkrpc.Client
-	disks     *diskid.Manager // nil when no disks are managed
-	diskRegs  *diskRegistrations
-	iostat    *iostatPoller
+	gate     gate
+	removals removalQueue
+	// metadataFull holds the lvstores out of metadata pages; ratios the
+	// metadata ratio of those made through the agent (UUID -> uint64).
+	metadataFull storeSet
+	ratios       sync.Map
+	uncertain    *uncertainSet
+	lastState    atomic.Pointer[guard.State]
+	metrics      *agentMetrics // nil when metrics are off
+	server       *spdkserver.Server
+	clients      []*spdkrpc.Client
+	disks        *diskid.Manager // nil when no disks are managed
+	diskRegs     *diskRegistrations
+	iostat       *iostatPoller
 
 	// readOnly holds the lvols set read-only through the agent.
 	readOnly *readOnlyStore

@@ -147,6 +147,7 @@ func (a *Agent) round(round []*pendingRemoval) (again []*pendingRemoval) {
 		go func() {
 			defer wg.Done()
 			res, err := a.forwardGated(s.p.ctx, s.p.req.Method, s.d.Forward, s.d.Touched, func() {})
+			a.noteMetadata(s.p.req.Method, s.d, err)
 			s.p.out <- removalOutcome{d: s.d, res: res, callErr: err}
 		}()
 	}

@@ -163,3 +163,33 @@ func (u *uncertainSet) list() []string {
 	slices.Sort(out)
 	return out
 }
+
+// storeSet is a set of lvstore UUIDs safe for concurrent use.
+type storeSet struct {
+	mu sync.Mutex // protects m
+	m  map[string]bool
+}
+
+func (s *storeSet) has(u string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[u]
+}
+
+// add reports whether u was new.
+func (s *storeSet) add(u string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]bool{}
+	}
+	was := s.m[u]
+	s.m[u] = true
+	return !was
+}
+
+func (s *storeSet) remove(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, u)
+}

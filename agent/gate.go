@@ -113,6 +113,10 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 	if callErr != nil && d.Undo != nil && strings.Contains(callErr.Error(), "Operation not permitted") {
 		a.undo(ctx, req.Method, d.Undo)
 	}
+	a.noteMetadata(req.Method, d, callErr)
+	if callErr == nil && req.Method == "bdev_lvol_create_lvstore" {
+		a.rememberRatio(d.Forward, res)
+	}
 	if callErr != nil && len(d.HeldOnEIO) > 0 && strings.Contains(callErr.Error(), "Input/output error") {
 		a.uncertain.add(d.HeldOnEIO)
 		a.log.Error("SPDK keeps objects held after a failed call; graph calls on them are refused", "method", req.Method, "objects", d.HeldOnEIO)
@@ -141,7 +145,7 @@ func (a *Agent) lockGate(ctx context.Context, method string) (func(), error) {
 }
 
 func (a *Agent) guardEnv(st *guard.State) guard.Env {
-	return guard.Env{State: st, Uncertain: a.uncertain.has, ReadOnly: a.readOnlyUUID}
+	return guard.Env{State: st, Uncertain: a.uncertain.has, ReadOnly: a.readOnlyUUID, MetadataFull: a.metadataFull.has, MetadataRatio: a.metadataRatio}
 }
 
 func factsOf(d guard.Decision) refusalFacts {
@@ -219,6 +223,46 @@ func (a *Agent) undo(ctx context.Context, method string, u *guard.Call) {
 		return
 	}
 	a.log.Warn("SPDK half applied a failed call; repaired", "method", method, "repair", u.Method, "params", string(u.Params))
+}
+
+// noteMetadata remembers the lvstores where a create failed for want of
+// metadata pages (SPDK crashes cloning there), and forgets one when an lvol
+// in it is deleted.
+func (a *Agent) noteMetadata(method string, d guard.Decision, callErr error) {
+	if d.Lvstore == "" {
+		return
+	}
+	switch {
+	case callErr != nil && method != "bdev_lvol_delete" && strings.Contains(callErr.Error(), "Cannot allocate memory"):
+		if a.metadataFull.add(d.Lvstore) {
+			a.log.Warn("lvstore out of metadata pages: clones there are refused until an lvol in it is deleted", "lvstore", d.Lvstore, "method", method)
+		}
+	case callErr == nil && method == "bdev_lvol_delete":
+		a.metadataFull.remove(d.Lvstore)
+	}
+}
+
+// rememberRatio keeps the metadata ratio of an lvstore made through the
+// agent, for the guard's estimate of its metadata pages.
+func (a *Agent) rememberRatio(params, res json.RawMessage) {
+	var u string
+	p, err := guard.ParseParams(params)
+	if err != nil || json.Unmarshal(res, &u) != nil || u == "" {
+		return
+	}
+	r, ok, err := p.Uint("num_md_pages_per_cluster_ratio")
+	if !ok || err != nil {
+		r = guard.DefaultMetadataRatio
+	}
+	a.ratios.Store(strings.ToLower(u), r)
+}
+
+func (a *Agent) metadataRatio(lvs string) (uint64, bool) {
+	r, ok := a.ratios.Load(lvs)
+	if !ok {
+		return 0, false
+	}
+	return r.(uint64), true
 }
 
 // readOnlyUUID reports lvols set read-only through the agent.

@@ -55,6 +55,9 @@ type Decision struct {
 	DeletesLvstore string
 	// ReadOnly is the UUID of the lvol an allowed call sets read-only.
 	ReadOnly string
+	// Lvstore is the UUID of the lvstore a creating call creates in, or
+	// an lvol delete deletes from, when the guard could tell.
+	Lvstore string
 	// HeldOnEIO are objects SPDK keeps held, for good, when the call fails
 	// with "Input/output error": the agent keeps them uncertain.
 	HeldOnEIO []Obj
@@ -81,6 +84,12 @@ type Env struct {
 	ReadOnly func(lvolUUID string) bool
 	// MaxNameBytes is SPDK's name limit, which renames do not check.
 	MaxNameBytes int
+	// MetadataFull reports lvstores (by lower-case UUID) where a create
+	// failed for want of metadata pages: a clone there crashes SPDK.
+	MetadataFull func(lvstore string) bool
+	// MetadataRatio reports the num_md_pages_per_cluster_ratio an
+	// lvstore (lower-case UUID) was made with, when the agent saw it made.
+	MetadataRatio func(lvstore string) (uint64, bool)
 }
 
 // call is one call being decided.

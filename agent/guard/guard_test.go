@@ -2,6 +2,7 @@ package guard
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -273,5 +274,56 @@ func TestLvolBdevMissingFromTheLvolListing(t *testing.T) {
 	}
 	if d := Decide("bdev_lvol_delete", json.RawMessage(`{"name":"lvsP/esB"}`), Env{State: s}); !d.Allowed {
 		t.Fatalf("delete in another lvstore: %+v", d)
+	}
+}
+
+func TestCloneInAnLvstoreOutOfMetadataIsRefused(t *testing.T) {
+	s := stackState(t)
+	lvsR := "25f663b8-7f83-4ba1-8ef7-cc204e38c69c"
+	env := Env{State: s, MetadataFull: func(u string) bool { return u == lvsR }}
+	if d := Decide("bdev_lvol_clone", json.RawMessage(`{"snapshot_name":"lvsR/snapA","clone_name":"c9"}`), env); d.Rule != RuleSharpEdge {
+		t.Errorf("clone in a full lvstore: %+v", d)
+	}
+	d := Decide("bdev_lvol_create", json.RawMessage(`{"lvs_name":"lvsR","lvol_name":"x","size_in_mib":1}`), env)
+	if !d.Allowed || d.Lvstore != lvsR {
+		t.Errorf("create in lvsR: %+v, want allowed in %s", d, lvsR)
+	}
+	if d := Decide("bdev_lvol_delete", json.RawMessage(`{"name":"lvsR/cloneA"}`), env); d.Lvstore != lvsR {
+		t.Errorf("delete in lvsR names lvstore %q", d.Lvstore)
+	}
+}
+
+// The recorded repro: a 16 MiB malloc, 1 MiB clusters, the default ratio,
+// one thin lvol and its snapshot: the 14th clone crashes spdk_tgt. Each
+// clone the store's pages still hold is allowed, the one too many refused.
+func TestClonesUpToTheMetadataPages(t *testing.T) {
+	lvols := []map[string]any{}
+	add := func(name string, snap bool) {
+		lvols = append(lvols, map[string]any{"uuid": fmt.Sprintf("00000000-0000-0000-0000-%012d", len(lvols)), "name": name,
+			"is_snapshot": snap, "lvs": map[string]string{"name": "l", "uuid": "11111111-1111-1111-1111-111111111111"}})
+	}
+	add("v", false)
+	add("s", true)
+	bdevs := func() json.RawMessage {
+		out := []map[string]any{{"name": "M", "block_size": 512, "num_blocks": 32768, "uuid": "22222222-2222-2222-2222-222222222222", "claimed": true}}
+		for _, l := range lvols {
+			out = append(out, map[string]any{"name": l["uuid"], "aliases": []string{"l/" + l["name"].(string)}, "block_size": 512, "num_blocks": 2048,
+				"driver_specific": map[string]any{"lvol": map[string]any{"lvol_store_uuid": "11111111-1111-1111-1111-111111111111", "snapshot": l["is_snapshot"]}}})
+		}
+		b, _ := json.Marshal(out)
+		return b
+	}
+	stores := json.RawMessage(`[{"uuid":"11111111-1111-1111-1111-111111111111","name":"l","base_bdev":"M","cluster_size":1048576}]`)
+	for i := 1; i <= 14; i++ {
+		lraw, _ := json.Marshal(lvols)
+		s, err := NewState(Read{Bdevs: bdevs(), Lvstores: stores, Lvols: lraw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := Decide("bdev_lvol_clone", json.RawMessage(`{"snapshot_name":"l/s","clone_name":"c"}`), Env{State: s})
+		if want := i < 14; d.Allowed != want {
+			t.Fatalf("clone %d: %+v, want allowed %v", i, d, want)
+		}
+		add(fmt.Sprintf("c%d", i), false)
 	}
 }

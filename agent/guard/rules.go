@@ -142,7 +142,9 @@ func checkDeleteLvol(c *call) Decision {
 		return c.allow()
 	}
 	c.p = c.p.With("name", strings.ToLower(l.UUID))
-	return c.removal("deleting", lvolObj(l.UUID))
+	d := c.removal("deleting", lvolObj(l.UUID))
+	d.Lvstore = strings.ToLower(l.Lvs.UUID)
+	return d
 }
 
 // orAllow returns the refusal bad, or lets SPDK answer params it rejects.
@@ -367,12 +369,21 @@ func checkCloneBdev(c *call) Decision {
 		return d
 	}
 	touched := []Obj{c.s.objOf(p)}
+	store := ""
 	if n, ok, _ := c.p.String("lvs_name"); ok {
 		if st, ok := c.s.LvstoreByName(n); ok {
 			touched = append(touched, storeObj(st.UUID))
+			store = strings.ToLower(st.UUID)
 		}
 	}
-	return c.allow(touched...)
+	if st, ok := c.s.LvstoreByUUID(store); ok {
+		if d, bad := c.metadataCheck(st); bad {
+			return d
+		}
+	}
+	d := c.allow(touched...)
+	d.Lvstore = store
+	return d
 }
 
 // checkRewrite returns the check of a call that changes the parent of the
@@ -623,6 +634,7 @@ type touchKind int
 
 const (
 	touchBdev touchKind = iota + 1
+	touchLvol           // a bdev that is an lvol: its lvstore is the call's
 	touchStoreName
 	touchStoreUUID
 )
@@ -634,6 +646,7 @@ const (
 func checkCreate(keys ...touchKey) func(c *call) Decision {
 	return func(c *call) Decision {
 		var touched []Obj
+		store := ""
 		for _, k := range keys {
 			v, ok, bad := c.str(k.key)
 			if bad != nil {
@@ -642,25 +655,39 @@ func checkCreate(keys ...touchKey) func(c *call) Decision {
 			if !ok || c.s == nil {
 				continue
 			}
+			var st *Lvstore
 			switch k.kind {
-			case touchBdev:
+			case touchBdev, touchLvol:
 				if b, ok := c.s.BdevByName(v); ok {
 					touched = append(touched, c.s.objOf(b))
+					if l, ok := c.s.LvolOfBdev(b); ok && k.kind == touchLvol {
+						st, _ = c.s.LvstoreByUUID(l.Lvs.UUID)
+					}
 				}
 			case touchStoreName:
-				if st, ok := c.s.LvstoreByName(v); ok {
-					touched = append(touched, storeObj(st.UUID))
-				}
+				st, _ = c.s.LvstoreByName(v)
 			case touchStoreUUID:
-				if st, ok := c.s.LvstoreByUUID(v); ok {
-					touched = append(touched, storeObj(st.UUID))
+				st, _ = c.s.LvstoreByUUID(v)
+			}
+			if st != nil {
+				touched = append(touched, storeObj(st.UUID))
+				if store == "" {
+					store = strings.ToLower(st.UUID)
 				}
 			}
 		}
 		if d, bad := c.uncertain(touched...); bad {
 			return d
 		}
-		return c.allow(touched...)
+		if store != "" && c.method == "bdev_lvol_clone" {
+			st, _ := c.s.LvstoreByUUID(store)
+			if d, bad := c.metadataCheck(st); bad {
+				return d
+			}
+		}
+		d := c.allow(touched...)
+		d.Lvstore = store
+		return d
 	}
 }
 

@@ -59,20 +59,22 @@ type raidDriver struct {
 
 // Lvstore is one element of bdev_lvol_get_lvstores.
 type Lvstore struct {
-	UUID     string `json:"uuid"`
-	Name     string `json:"name"`
-	BaseBdev string `json:"base_bdev"`
+	UUID        string `json:"uuid"`
+	Name        string `json:"name"`
+	BaseBdev    string `json:"base_bdev"`
+	ClusterSize uint64 `json:"cluster_size"`
 }
 
 // Lvol is one element of bdev_lvol_get_lvols (which lists degraded lvols,
 // those without a bdev, too).
 type Lvol struct {
-	Alias    string `json:"alias"`
-	UUID     string `json:"uuid"`
-	Name     string `json:"name"`
-	Snapshot bool   `json:"is_snapshot"`
-	Degraded bool   `json:"is_degraded"`
-	Lvs      struct {
+	Alias     string `json:"alias"`
+	UUID      string `json:"uuid"`
+	Name      string `json:"name"`
+	Snapshot  bool   `json:"is_snapshot"`
+	Degraded  bool   `json:"is_degraded"`
+	Allocated uint64 `json:"num_allocated_clusters"`
+	Lvs       struct {
 		Name string `json:"name"`
 		UUID string `json:"uuid"`
 	} `json:"lvs"`

@@ -186,8 +186,9 @@ func init() {
 	b := func(k string) touchKey { return touchKey{k, touchBdev} }
 	check("bdev_lvol_create_lvstore", true, checkCreateLvstore)
 	check("bdev_lvol_create", false, checkCreate(touchKey{"lvs_name", touchStoreName}, touchKey{"uuid", touchStoreUUID}))
-	check("bdev_lvol_snapshot", false, checkCreate(b("lvol_name")))
-	check("bdev_lvol_clone", false, checkCreate(b("snapshot_name")))
+	lv := func(k string) touchKey { return touchKey{k, touchLvol} }
+	check("bdev_lvol_snapshot", false, checkCreate(lv("lvol_name")))
+	check("bdev_lvol_clone", true, checkCreate(lv("snapshot_name")))
 	check("bdev_lvol_grow_lvstore", false, checkCreate(touchKey{"lvs_name", touchStoreName}, touchKey{"uuid", touchStoreUUID}))
 	check("bdev_split_create", true, checkSplitCreate)
 	check("bdev_passthru_create", false, checkCreate(b("base_bdev_name")))
