@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -283,25 +282,15 @@ func (f *follower) gather(first *refreshRequest) (reqs []*refreshRequest, names 
 	return reqs, names, full
 }
 
-// freshRead re-reads names for a guard or a cleanup step, together with
-// every bdev SPDK announced since the last poll: an esnap clone made on
-// SPDK's own socket a moment ago is found only through its announcement
-// (its parent's bdev does not list it), and a delete judged without it
-// hangs SPDK. A lost announcement or a change a targeted read cannot
-// apply means a full sync.
+// freshRead re-reads names after a call through the agent changed them,
+// so that a query right after sees the change. Decisions do not depend on
+// it (the guard reads SPDK itself), so SPDK's announcements are left to the
+// notification loop. A change a targeted read cannot apply means a full
+// sync.
 func (f *follower) freshRead(ctx context.Context, names []string) (*Snapshot, error) {
-	evs, err := f.cursor.poll(ctx, f.r)
-	if err == nil {
-		if f.hooks.notifications != nil && len(evs) > 0 {
-			f.hooks.notifications(len(evs))
-		}
-		var snap *Snapshot
-		snap, err = f.refresh(ctx, append(slices.Clip(names), touchedBdevs(evs)...))
-		if !errors.Is(err, errNeedFullSync) {
-			return snap, err
-		}
-	} else if !errors.Is(err, errNeedFullSync) {
-		return nil, err
+	snap, err := f.refresh(ctx, names)
+	if !errors.Is(err, errNeedFullSync) {
+		return snap, err
 	}
 	if err := f.fullSync(ctx); err != nil {
 		return nil, err
