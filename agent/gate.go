@@ -117,6 +117,10 @@ func (a *Agent) gated(ctx context.Context, req *spdkserver.Request, e guard.Entr
 	if callErr == nil && req.Method == "bdev_lvol_create_lvstore" {
 		a.rememberRatio(d.Forward, res)
 	}
+	if callErr == nil && len(d.HeldOnEmpty) > 0 && strings.TrimSpace(string(res)) == "[]" {
+		a.uncertain.add(d.HeldOnEmpty)
+		a.log.Error("SPDK holds objects after a call that made nothing; graph calls on them are refused", "method", req.Method, "objects", d.HeldOnEmpty)
+	}
 	if callErr != nil && len(d.HeldOnEIO) > 0 && strings.Contains(callErr.Error(), "Input/output error") {
 		a.uncertain.add(d.HeldOnEIO)
 		a.log.Error("SPDK keeps objects held after a failed call; graph calls on them are refused", "method", req.Method, "objects", d.HeldOnEIO)

@@ -61,6 +61,10 @@ type Decision struct {
 	// HeldOnEIO are objects SPDK keeps held, for good, when the call fails
 	// with "Input/output error": the agent keeps them uncertain.
 	HeldOnEIO []Obj
+	// HeldOnEmpty are objects SPDK keeps held when the call succeeds with
+	// an empty list (a split that made no part holds its base: deleting
+	// the base then never answers).
+	HeldOnEmpty []Obj
 	// Undo repairs what SPDK half applies when the call fails with
 	// "Operation not permitted": a rename of an lvol set read-only
 	// straight on SPDK (which lists read-only nowhere) moves the bdev

@@ -327,3 +327,13 @@ func TestClonesUpToTheMetadataPages(t *testing.T) {
 		add(fmt.Sprintf("c%d", i), false)
 	}
 }
+
+func TestSetParentAcrossLvstoresIsRefused(t *testing.T) {
+	s := stackState(t)
+	if d := Decide("bdev_lvol_set_parent", json.RawMessage(`{"lvol_name":"lvsP/esB","parent_name":"lvsR/snapA"}`), Env{State: s}); d.Rule != RuleSharpEdge {
+		t.Errorf("set_parent onto another lvstore's snapshot: %+v", d)
+	}
+	if d := Decide("bdev_split_create", json.RawMessage(`{"base_bdev":"M0p1","split_count":1,"split_size_mb":64}`), Env{State: s}); !d.Allowed || len(d.HeldOnEmpty) != 1 {
+		t.Errorf("split create: %+v, want allowed with its base held on an empty answer", d)
+	}
+}

@@ -419,6 +419,12 @@ func checkRewrite(key, parentKey string, bdevParent bool) func(c *call) Decision
 				} else if pl, ok := c.s.LvolByBdevName(pn); ok {
 					p, pfound = pl.bdev, true
 				}
+				if pfound && !bdevParent && p.lvol != nil && !strings.EqualFold(p.lvol.Store, l.Lvs.UUID) {
+					// SPDK looks the parent up by its blob id in the lvol's
+					// own blobstore: another lvstore's snapshot names some
+					// other blob there, or none.
+					return c.deny(RuleSharpEdge, "%s is in another lvstore than %s; SPDK would look for its blob id among %s's own blobs and may re-parent onto another snapshot", pn, name, l.Lvs.Name)
+				}
 				if pfound {
 					po := c.s.objOf(p)
 					c.p = c.p.With(parentKey, p.Name)
@@ -711,7 +717,9 @@ func checkSplitCreate(c *call) Decision {
 	if d, bad := c.uncertain(c.s.objOf(b)); bad {
 		return d
 	}
-	return c.allow(c.s.objOf(b))
+	d := c.allow(c.s.objOf(b))
+	d.HeldOnEmpty = []Obj{c.s.objOf(b)}
+	return d
 }
 
 // checkCreateLvstore: bdev_lvol_create_lvstore {bdev_name, ...}. On a
