@@ -79,10 +79,14 @@ func TestReadOnly_prunedOnlyWhenProvenGone(t *testing.T) {
 	if err := n.sim.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.spdk.WaitConnected(ctx); err != nil {
+	// A new connection: the test's own client may not have noticed the
+	// crash yet, and would send on the dead one.
+	fresh, err := spdkrpc.Dial(ctx, n.cfg.SPDKSocket, spdkrpc.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.spdk.Call(ctx, "bdev_aio_create", map[string]any{"name": spdksim.DemoAioBdev, "filename": n.demo.AioFile, "block_size": 4096}, nil); err != nil {
+	defer fresh.Close()
+	if err := fresh.Call(ctx, "bdev_aio_create", map[string]any{"name": spdksim.DemoAioBdev, "filename": n.demo.AioFile, "block_size": 4096}, nil); err != nil {
 		t.Fatal(err)
 	}
 	n.waitFor(t, "the aio lvstore back", func(s Status) bool { return s.Graph.Synced && len(s.Graph.Missing) == 1 })
