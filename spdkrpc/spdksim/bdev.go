@@ -6,8 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
@@ -42,28 +40,21 @@ func (m *model) mallocCreateLocked(p params) (any, error) {
 
 func (m *model) aioCreateLocked(p params) (any, error) {
 	name, file := p.str("name"), p.str("filename")
-	if _, dup := m.findBdevLocked(name); dup {
-		return nil, syncErr(eexist)
-	}
-	bs := p.uint("block_size")
-	if bs == 0 {
-		bs = 512
-	}
-	if bs%512 != 0 {
-		return nil, syncErr(einval)
-	}
 	st, err := os.Stat(file)
 	if err != nil {
 		return nil, syncErr(enoent)
 	}
-	if st.Size() < int64(bs) || !st.Mode().IsRegular() {
+	// A regular file has no block size to detect: SPDK wants one given.
+	bs := p.uint("block_size")
+	if bs < 512 || bs&(bs-1) != 0 || !st.Mode().IsRegular() || uint64(st.Size())%bs != 0 {
 		return nil, syncErr(einval)
+	}
+	if _, dup := m.findBdevLocked(name); dup {
+		return nil, syncErr(eexist)
 	}
 	id, ok := p.strOK("uuid")
 	if !ok {
-		// A stable UUID per file keeps esnap links to an aio bdev valid
-		// across restarts.
-		id = uuid.NewSHA1(uuid.NameSpaceURL, []byte("file://"+file)).String()
+		id = m.newUUIDLocked()
 	}
 	if _, dup := m.findBdevByUUIDLocked(id); dup {
 		return nil, syncErr(eexist)
