@@ -73,27 +73,10 @@ func (m *model) deleteBaseBdevLocked(p params, kind bdevKind) (any, error) {
 	if !ok || b.kind != kind {
 		return nil, syncErr(enodev)
 	}
-	deps := m.esnapDependentsLocked(b)
-	for _, s := range m.stores {
-		if s.base == b {
-			if m.hangsOnRemoveLocked(s) {
-				return nil, errNoReply
-			}
-			m.closeStoreLocked(s)
-			break
-		}
-	}
-	if len(deps) > 0 && !m.opts.crashes() {
+	if !m.opts.crashes() && len(m.esnapDependentsLocked(b)) > 0 {
 		return nil, syncErr(ebusy)
 	}
-	for _, l := range deps {
-		l.esnapBaseGone = true
-	}
-	m.unregisterLocked(b)
-	if kind == kindMalloc {
-		m.mallocBytes -= b.size()
-	}
-	if len(deps) > 0 {
+	if !m.hotRemoveLocked(b) {
 		return nil, errNoReply
 	}
 	return true, nil

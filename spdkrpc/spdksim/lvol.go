@@ -127,15 +127,12 @@ func (m *model) checkPageAndAliasLocked(s *lvstore, name string) error {
 }
 
 func (m *model) createLvolLocked(p params) (any, error) {
-	if !validClearMethod(p.str("clear_method")) {
-		return nil, errClearMethod
-	}
-	if !p.has("uuid") && !p.has("lvs_name") {
-		return nil, syncErr(einval)
-	}
 	s, err := m.storeXorLocked(p, "uuid")
 	if err != nil {
 		return nil, err
+	}
+	if !validClearMethod(p.str("clear_method")) {
+		return nil, errCleanMethod
 	}
 	name := p.str("lvol_name")
 	if !validName(name) {
@@ -157,8 +154,10 @@ func (m *model) createLvolLocked(p params) (any, error) {
 		if clusters > s.freeClusters() {
 			return nil, paramsErr(enospc)
 		}
+		// Resizing a blob finds its extent pages' md pages with the
+		// clusters: a shortage there is ENOSPC too.
 		if !s.hasPages(1 + extentPages(clusters)) {
-			return nil, paramsErr(enomem)
+			return nil, paramsErr(enospc)
 		}
 	}
 	if err := m.checkPageAndAliasLocked(s, name); err != nil {
@@ -204,15 +203,15 @@ func (m *model) cloneLocked(p params) (any, error) {
 	if !ok {
 		return nil, syncErr(enodev)
 	}
-	if !s.snapshot {
-		return nil, paramsErr(einval)
-	}
 	name := p.str("clone_name")
 	if !validName(name) {
 		return nil, paramsErr(einval)
 	}
 	if _, dup := s.lvs.lvolNamed(name); dup {
 		return nil, paramsErr(eexist)
+	}
+	if !s.snapshot {
+		return nil, paramsErr(einval)
 	}
 	if !s.lvs.hasPages(1) && m.opts.crashes() {
 		// SPDK v26.05 dies here instead of failing (sharp edge 1).
@@ -228,13 +227,13 @@ func (m *model) cloneLocked(p params) (any, error) {
 }
 
 func (m *model) cloneBdevLocked(p params) (any, error) {
-	b, ok := m.findBdevLocked(p.str("bdev"))
-	if !ok {
-		return nil, msgErr(spdkrpc.CodeInvalidParams, "bdev does not exist")
-	}
 	s, ok := m.findStoreLocked(p.str("lvs_name"), false)
 	if !ok {
 		return nil, msgErr(spdkrpc.CodeInvalidParams, "lvs does not exist")
+	}
+	b, ok := m.findBdevLocked(p.str("bdev"))
+	if !ok {
+		return nil, msgErr(spdkrpc.CodeInvalidParams, "bdev does not exist")
 	}
 	if b.kind == kindLvol && b.lvol.lvs == s {
 		return nil, msgErr(spdkrpc.CodeInvalidParams, "bdev is an lvol in same lvs as clone; use bdev_lvol_clone instead")
@@ -254,7 +253,7 @@ func (m *model) cloneBdevLocked(p params) (any, error) {
 
 func (m *model) getLvolsLocked(p params) (any, error) {
 	stores := m.stores
-	if p.has("lvs_uuid") || p.has("lvs_name") {
+	if p.given() {
 		s, err := m.storeXorLocked(p, "lvs_uuid")
 		if err != nil {
 			return nil, err

@@ -1,10 +1,40 @@
 package spdksim
 
+import (
+	"strings"
+
+	"github.com/google/uuid"
+)
+
 // Operations on existing lvols: delete (with its merge), rename, resize,
 // read-only, re-parenting, decouple and inflate.
 
+// findLvolForDeleteLocked is bdev_lvol_delete's lookup, which reaches
+// degraded lvols too: the bdev name or alias, then the lvol UUID in any
+// case, then "lvs/lvol" names split at the first slash.
+func (m *model) findLvolForDeleteLocked(name string) (*lvol, bool) {
+	if l, ok := m.findLvolLocked(name); ok {
+		return l, true
+	}
+	if u, err := uuid.Parse(name); err == nil && len(name) == 36 {
+		for _, s := range m.stores {
+			for _, l := range s.lvols {
+				if l.uuid == u.String() {
+					return l, true
+				}
+			}
+		}
+	}
+	if lvsName, lvolName, ok := strings.Cut(name, "/"); ok {
+		if s, ok := m.findStoreLocked(lvsName, false); ok {
+			return s.lvolNamed(lvolName)
+		}
+	}
+	return nil, false
+}
+
 func (m *model) deleteLvolLocked(p params) (any, error) {
-	l, ok := m.findLvolLocked(p.str("name"))
+	l, ok := m.findLvolForDeleteLocked(p.str("name"))
 	if !ok {
 		return nil, syncErr(enodev)
 	}
@@ -13,7 +43,7 @@ func (m *model) deleteLvolLocked(p params) (any, error) {
 		// NULL lvol in SPDK v26.05 (transcript 210).
 		return nil, errCrash
 	}
-	if deps := m.esnapDependentsLocked(l.bdev); len(deps) > 0 {
+	if deps := m.esnapDependentsLocked(l.bdev); l.bdev != nil && len(deps) > 0 {
 		if m.opts.crashes() {
 			return nil, errNoReply // and the lvol stays (sharp edge 3)
 		}
@@ -57,6 +87,7 @@ func (m *model) removeLvolLocked(l *lvol) {
 		}
 	}
 	if l.bdev != nil {
+		m.removeAboveLocked(l.bdev)
 		m.unregisterLocked(l.bdev)
 		l.bdev = nil
 	}
@@ -112,7 +143,7 @@ func (m *model) resizeLocked(p params) (any, error) {
 			return nil, paramsErr(enospc)
 		}
 		if !l.lvs.hasPages(extentPages(clusters) - extentPages(l.allocated)) {
-			return nil, paramsErr(enomem)
+			return nil, paramsErr(enospc)
 		}
 		l.allocated += grow
 	}

@@ -31,22 +31,31 @@ type lvstore struct {
 }
 
 // geometry computes what SPDK's blobstore reserves on a base of the given
-// size: one metadata page per cluster at ratio 100, a super block and three
-// bit masks, all rounded up to whole clusters at the start of the device.
-// A 256 MiB base with 4 MiB clusters gives 64 clusters, 64 md pages and 63
-// data clusters, as recorded.
-func geometry(baseBytes, clusterSize, ratio uint64) (data, mdPages, maxGrowable uint64, ok bool) {
+// size: a super block, a used-page mask, a used-cluster mask sized for
+// the largest store the md pages can grow to, a blob-id mask and the md
+// pages (ratio/100 per cluster), rounded up to whole clusters at the start
+// of the device. A 256 MiB base with 4 MiB clusters gives 64 clusters, 64
+// md pages and 63 data clusters, as recorded. It fails with the errno
+// SPDK's initialisation gives.
+func geometry(baseBytes, clusterSize, ratio uint64) (data, mdPages, maxGrowable uint64, err errno) {
+	if baseBytes < clusterSize {
+		return 0, 0, 0, enospc
+	}
 	total := baseBytes / clusterSize
 	mdPages = total * ratio / 100
-	maskPages := func(bits uint64) uint64 { return (bits/8 + 5 + mdPageSize - 1) / mdPageSize }
-	clusterMask := maskPages(total)
-	pages := 1 + maskPages(mdPages)*2 + clusterMask + mdPages
-	mdClusters := (pages*mdPageSize + clusterSize - 1) / clusterSize
-	if total <= mdClusters {
-		return 0, 0, 0, false
+	if mdPages == 0 {
+		return 0, 0, 0, einval
 	}
-	maxGrowable = (clusterMask*mdPageSize - 5) * 8 * clusterSize
-	return total - mdClusters, mdPages, maxGrowable, true
+	maskPages := func(bits uint64) uint64 { return (5 + (bits+7)/8 + mdPageSize - 1) / mdPageSize }
+	pageMask := maskPages(mdPages)
+	clusterMask := max(maskPages(total), pageMask)
+	pages := 1 + pageMask + clusterMask + pageMask + mdPages
+	mdClusters := (pages + clusterSize/mdPageSize - 1) / (clusterSize / mdPageSize)
+	if mdClusters > total {
+		return 0, 0, 0, enomem
+	}
+	maxGrowable = (pageMask*mdPageSize - 5) * 8 * clusterSize
+	return total - mdClusters, mdPages, maxGrowable, 0
 }
 
 func (s *lvstore) allocatedClusters() uint64 {
@@ -109,11 +118,24 @@ func validClearMethod(c string) bool {
 	return c == "" || c == "none" || c == "unmap" || c == "write_zeroes"
 }
 
-var errClearMethod = msgErr(spdkrpc.CodeInvalidParams, "Invalid clear_method parameter")
+var errCleanMethod = msgErr(-int(einval), "Invalid clean_method option")
 
+var errClearMethodLvs = msgErr(-int(einval), "Invalid clear_method parameter")
+
+// createLvstoreLocked checks in SPDK's order: the clear method, the name,
+// the base bdev and its claim, the cluster size against the block size,
+// a duplicate name; then, reported asynchronously, the blobstore's own
+// checks and geometry.
 func (m *model) createLvstoreLocked(p params) (any, error) {
 	if !validClearMethod(p.str("clear_method")) {
-		return nil, errClearMethod
+		return nil, errClearMethodLvs
+	}
+	name := p.str("lvs_name")
+	if !validName(name) {
+		return nil, syncErr(einval)
+	}
+	if ps := p.uint("md_page_size"); ps != 0 && (ps < 4096 || ps > 65536 || ps&(ps-1) != 0) {
+		return nil, syncErr(einval)
 	}
 	b, ok := m.findBdevLocked(p.str("bdev_name"))
 	if !ok {
@@ -122,27 +144,29 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 	if m.claimOfLocked(b) != "" {
 		return nil, syncErr(eperm)
 	}
-	name := p.str("lvs_name")
-	if !validName(name) {
+	cluster := uint64(defaultClusterSize)
+	if c := p.uint("cluster_sz"); c != 0 {
+		cluster = c
+	}
+	if cluster < b.blockSize || cluster%b.blockSize != 0 {
 		return nil, syncErr(einval)
 	}
 	if _, dup := m.findStoreLocked(name, false); dup {
 		return nil, syncErr(eexist)
 	}
-	cluster := uint64(defaultClusterSize)
-	if p.has("cluster_sz") {
-		cluster = p.uint("cluster_sz")
-	}
 	ratio := uint64(defaultMDRatio)
 	if r := p.uint("num_md_pages_per_cluster_ratio"); r != 0 {
 		ratio = r
 	}
-	if cluster < mdPageSize || cluster&(cluster-1) != 0 || cluster%b.blockSize != 0 {
-		return nil, syncErr(einval)
+	if cluster%mdPageSize != 0 {
+		return nil, paramsErr(einval)
 	}
-	data, pages, growable, fits := geometry(b.size(), cluster, ratio)
-	if !fits {
-		return nil, paramsErr(enospc)
+	data, pages, growable, e := geometry(b.size(), cluster, ratio)
+	if e == 0 && cluster < mdPageSize {
+		e = einval
+	}
+	if e != 0 {
+		return nil, paramsErr(e)
 	}
 	s := &lvstore{
 		uuid: m.newUUIDLocked(), name: name, base: b, clusterSize: cluster,
@@ -154,7 +178,7 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 
 func (m *model) getLvstoresLocked(p params) (any, error) {
 	out := []spdkrpc.Lvstore{}
-	if !p.has("uuid") && !p.has("lvs_name") {
+	if !p.given() {
 		for _, s := range m.stores {
 			out = append(out, s.wire())
 		}
@@ -199,7 +223,7 @@ func (m *model) growLvstoreLocked(p params) (any, error) {
 		return nil, err
 	}
 	// The md pages stay as created: a grown store keeps its page budget.
-	if data, _, _, ok := geometry(s.base.size(), s.clusterSize, s.ratio); ok && data > s.dataClusters {
+	if data, _, _, e := geometry(s.base.size(), s.clusterSize, s.ratio); e == 0 && data > s.dataClusters {
 		s.dataClusters = data
 	}
 	return true, nil

@@ -15,6 +15,9 @@ const (
 	kindMalloc bdevKind = iota
 	kindAio
 	kindLvol
+	kindSplit
+	kindPassthru
+	kindRaid
 )
 
 // bdev is a registered block device.
@@ -26,6 +29,11 @@ type bdev struct {
 	numBlocks uint64
 	filename  string // aio only
 	lvol      *lvol  // lvol only
+	// base is what a split part or a passthru stands on; offset is a
+	// split part's first block in it.
+	base   *bdev
+	offset uint64
+	raid   *raidInfo // raid only
 }
 
 func (b *bdev) size() uint64 { return b.blockSize * b.numBlocks }
@@ -61,6 +69,11 @@ type model struct {
 	notes    []notification
 	noteNext uint64
 
+	// splits are the split configurations, by base bdev name.
+	splits []*splitConfig
+	// passthrus are the passthru configurations: name -> base bdev name.
+	passthrus map[string]string
+
 	copies  map[uint32]shallowCopy
 	copySeq uint32
 
@@ -70,7 +83,7 @@ type model struct {
 }
 
 func newModel(opts Options) *model {
-	m := &model{opts: opts, copies: map[uint32]shallowCopy{}, changed: make(chan struct{})}
+	m := &model{opts: opts, copies: map[uint32]shallowCopy{}, passthrus: map[string]string{}, changed: make(chan struct{})}
 	if opts.Seed != 0 {
 		m.rng = rand.New(rand.NewSource(opts.Seed))
 	}
@@ -141,6 +154,9 @@ func (m *model) registerLocked(b *bdev) {
 	m.bdevs = append(m.bdevs, b)
 	m.notifyLocked("bdev_register", b.name)
 	m.notifyChangedLocked()
+	if b.kind != kindLvol {
+		defer m.examineStackLocked(b)
+	}
 	for _, s := range m.stores {
 		for _, l := range s.lvols {
 			if l.bdev == nil && l.esnap == b.uuid {
@@ -181,6 +197,16 @@ func (m *model) claimsLocked() map[*bdev]string {
 			}
 		}
 	}
+	for _, b := range m.bdevs {
+		for _, x := range b.stackedBases() {
+			out[x] = "exclusive_write"
+		}
+	}
+	for _, c := range m.splits {
+		if c.base != nil {
+			out[c.base] = "exclusive_write"
+		}
+	}
 	for _, s := range m.stores {
 		out[s.base] = "read_many_write_one"
 	}
@@ -191,6 +217,9 @@ func (m *model) claimsLocked() map[*bdev]string {
 // external snapshot.
 func (m *model) esnapDependentsLocked(b *bdev) []*lvol {
 	var out []*lvol
+	if b == nil {
+		return nil
+	}
 	for _, s := range m.stores {
 		for _, l := range s.lvols {
 			if l.esnap == b.uuid && l.esnapBdev == b {

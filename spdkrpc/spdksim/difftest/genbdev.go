@@ -62,8 +62,20 @@ func (g *Generator) aioDelete() (map[string]any, bool) {
 	return g.deleteBdev("name", g.baseRef)
 }
 
+// existingName is a bdev's own name, for the modules that would wait for
+// a missing base (the simulator does not model pending configurations).
+func (g *Generator) existingName() (string, bool) {
+	n := g.baseRef()
+	b, ok := g.view.bdev(n)
+	return n, ok && b.Name == n
+}
+
 func (g *Generator) splitCreate() (map[string]any, bool) {
-	p := map[string]any{"base_bdev": g.baseRef(), "split_count": uint64(1 + g.rng.Intn(4))}
+	base, ok := g.existingName()
+	if !ok {
+		return nil, false
+	}
+	p := map[string]any{"base_bdev": base, "split_count": uint64(g.rng.Intn(4))}
 	if g.rng.Intn(4) == 0 {
 		p["split_size_mb"] = pick(g.rng, []uint64{1, 4, 8})
 	}
@@ -75,7 +87,11 @@ func (g *Generator) splitDelete() (map[string]any, bool) {
 }
 
 func (g *Generator) passthruCreate() (map[string]any, bool) {
-	return map[string]any{"base_bdev_name": g.baseRef(), "name": pick(g.rng, ptNames)}, true
+	base, ok := g.existingName()
+	if !ok {
+		return nil, false
+	}
+	return map[string]any{"base_bdev_name": base, "name": pick(g.rng, ptNames)}, true
 }
 
 func (g *Generator) passthruDelete() (map[string]any, bool) {
@@ -88,7 +104,11 @@ func (g *Generator) raidCreate() (map[string]any, bool) {
 	n := 1 + r.Intn(3)
 	bases := make([]string, 0, n)
 	for range n {
-		bases = append(bases, g.baseRef())
+		b, ok := g.existingName()
+		if !ok {
+			return nil, false
+		}
+		bases = append(bases, b)
 	}
 	p := map[string]any{"name": pick(r, raidNames), "raid_level": level, "base_bdevs": bases}
 	if level != "raid1" || r.Intn(5) == 0 {
