@@ -161,7 +161,7 @@ func ioTypesOf(b *bdev) ioTypes {
 		}
 		return t
 	}
-	if b.lvol.snapshot {
+	if b.lvol.frozen {
 		return snapshotIO
 	}
 	return lvolIO

@@ -17,7 +17,14 @@ type lvol struct {
 	thin      bool
 	readOnly  bool
 	snapshot  bool
+	frozen    bool
 	allocated uint64
+	// page is the blob id (its first md page); extents its extent pages.
+	page    uint64
+	extents []uint64
+	// frozen marks a blob made by bdev_lvol_snapshot: its bdev takes no
+	// writes. snapshot (SPDK's "is a snapshot") is set once any lvol has
+	// been cloned from it or re-parented onto it, and stays.
 
 	parent *lvol   // the snapshot this lvol is a clone of
 	clones []*lvol // for snapshots: clones in the order they were attached
@@ -87,8 +94,10 @@ func (l *lvol) detach() {
 func (m *model) newLvolLocked(s *lvstore, name string, clusters uint64, thin bool) *lvol {
 	m.lvolSeq++
 	l := &lvol{uuid: m.newUUIDLocked(), name: name, aliasName: name, lvs: s, seq: m.lvolSeq, clusters: clusters, thin: thin}
+	l.page, _ = s.takePage()
 	if !thin {
 		l.allocated = clusters
+		l.syncExtents()
 	}
 	s.lvols = append(s.lvols, l)
 	m.registerLvolLocked(l)
@@ -174,15 +183,32 @@ func (m *model) snapshotLocked(p params) (any, error) {
 	if !ok {
 		return nil, syncErr(enodev)
 	}
+	// The name, then the md page, then the blob (a read-only origin), and
+	// last the new bdev's alias.
 	name := p.str("snapshot_name")
-	if err := m.checkNewNameLocked(o.lvs, name); err != nil {
-		return nil, err
+	if !validName(name) {
+		return nil, paramsErr(einval)
+	}
+	if _, dup := o.lvs.lvolNamed(name); dup {
+		return nil, paramsErr(eexist)
+	}
+	if !o.lvs.hasPages(1) {
+		return nil, paramsErr(enomem)
 	}
 	if o.readOnly {
 		return nil, paramsErr(einval)
 	}
+	if err := m.checkPageAndAliasLocked(o.lvs, name); err != nil {
+		return nil, err
+	}
 	s := m.newLvolLocked(o.lvs, name, o.clusters, o.thin)
-	s.snapshot, s.readOnly, s.allocated = true, true, o.allocated
+	s.snapshot, s.frozen, s.readOnly, s.allocated = true, true, true, o.allocated
+	// The snapshot takes over the origin's clusters with their extent
+	// pages, instead of claiming its own.
+	for _, pg := range s.extents {
+		s.lvs.freePage(pg)
+	}
+	s.extents, o.extents = o.extents, nil
 	s.esnap, s.esnapBdev, s.esnapBaseGone, s.esnapOnClaimed = o.esnap, o.esnapBdev, o.esnapBaseGone, o.esnapOnClaimed
 	if pp := o.parent; pp != nil {
 		s.parent = pp
@@ -210,7 +236,8 @@ func (m *model) cloneLocked(p params) (any, error) {
 	if _, dup := s.lvs.lvolNamed(name); dup {
 		return nil, paramsErr(eexist)
 	}
-	if !s.snapshot {
+	// Any read-only blob can be cloned, not only a snapshot.
+	if !s.readOnly {
 		return nil, paramsErr(einval)
 	}
 	if !s.lvs.hasPages(1) && m.opts.crashes() {
@@ -223,6 +250,7 @@ func (m *model) cloneLocked(p params) (any, error) {
 	c := m.newLvolLocked(s.lvs, name, s.clusters, true)
 	c.parent = s
 	s.clones = append(s.clones, c)
+	s.snapshot = true
 	return c.uuid, nil
 }
 
@@ -239,11 +267,23 @@ func (m *model) cloneBdevLocked(p params) (any, error) {
 		return nil, msgErr(spdkrpc.CodeInvalidParams, "bdev is an lvol in same lvs as clone; use bdev_lvol_clone instead")
 	}
 	name := p.str("clone_name")
-	if err := m.checkNewNameLocked(s, name); err != nil {
-		return nil, err
-	}
-	if b.size()%s.clusterSize != 0 || b.blockSize > s.base.blockSize {
+	if !validName(name) {
 		return nil, paramsErr(einval)
+	}
+	if _, dup := s.lvolNamed(name); dup {
+		return nil, paramsErr(eexist)
+	}
+	if b.size()%s.clusterSize != 0 {
+		return nil, paramsErr(einval)
+	}
+	if !s.hasPages(1) {
+		return nil, paramsErr(enomem)
+	}
+	if b.blockSize > s.base.blockSize {
+		return nil, paramsErr(einval)
+	}
+	if err := m.checkPageAndAliasLocked(s, name); err != nil {
+		return nil, err
 	}
 	claimed := m.claimOfLocked(b) == "read_many_write_one"
 	c := m.newLvolLocked(s, name, b.size()/s.clusterSize, true)

@@ -65,6 +65,8 @@ func (m *model) deleteLvolLocked(p params) (any, error) {
 func (m *model) mergeIntoCloneLocked(s, c *lvol) {
 	c.allocated = min(c.clusters, c.allocated+s.allocated)
 	s.allocated = 0
+	s.syncExtents()
+	c.syncExtents()
 	c.parent = s.parent
 	if s.parent != nil {
 		for i, x := range s.parent.clones {
@@ -79,6 +81,7 @@ func (m *model) mergeIntoCloneLocked(s, c *lvol) {
 
 func (m *model) removeLvolLocked(l *lvol) {
 	l.detach()
+	l.releasePages()
 	s := l.lvs
 	for i, x := range s.lvols {
 		if x == l {
@@ -106,9 +109,6 @@ func (m *model) renameLvolLocked(p params) (any, error) {
 	name := cutName(full)
 	if name == l.name && full == l.aliasName {
 		return true, nil
-	}
-	if name == "" {
-		return nil, paramsErr(einval)
 	}
 	if other, dup := l.lvs.lvolNamed(name); dup && other != l {
 		return nil, paramsErr(eexist)
@@ -149,6 +149,7 @@ func (m *model) resizeLocked(p params) (any, error) {
 	}
 	l.clusters = clusters
 	l.allocated = min(l.allocated, clusters)
+	l.syncExtents()
 	l.bdev.numBlocks = l.sizeBytes() / l.bdev.blockSize
 	return true, nil
 }
@@ -171,19 +172,27 @@ func (m *model) setParentLocked(p params) (any, error) {
 	if !ok {
 		return nil, syncErr(enodev)
 	}
+	// The blobstore knows the parent by its blob id only, and opens it in
+	// the lvol's own store: a snapshot of another lvstore stands for
+	// whatever blob has that id here, if any.
 	switch {
-	case s.lvs != l.lvs:
-		return nil, paramsErr(enoent)
-	case !s.snapshot || l.snapshot || s == l || !l.thin:
+	case l.page == s.page:
 		return nil, paramsErr(einval)
-	case l.parent == s:
+	case l.parent != nil && l.parent.page == s.page:
 		return nil, paramsErr(eexist)
-	case s.clusters != l.clusters:
+	case !l.thin:
+		return nil, paramsErr(einval)
+	}
+	t, ok := l.lvs.lvolByPage(s.page)
+	switch {
+	case !ok:
+		return nil, paramsErr(enoent)
+	case !t.snapshot || t.clusters != l.clusters:
 		return nil, paramsErr(einval)
 	}
 	l.detach()
-	l.parent = s
-	s.clones = append(s.clones, l)
+	l.parent = t
+	t.clones = append(t.clones, l)
 	return true, nil
 }
 
@@ -197,10 +206,12 @@ func (m *model) setParentBdevLocked(p params) (any, error) {
 		return nil, paramsErr(enodev)
 	}
 	switch {
-	case b == l.lvs.base || b == l.bdev || !l.thin || l.snapshot:
+	case b == l.bdev, b == l.lvs.base, b.size()%l.lvs.clusterSize != 0:
 		return nil, paramsErr(einval)
 	case l.esnapBdev == b:
 		return nil, paramsErr(eexist)
+	case !l.thin:
+		return nil, paramsErr(einval)
 	}
 	claimed := m.claimOfLocked(b) == "read_many_write_one"
 	l.detach()
@@ -269,5 +280,6 @@ func (m *model) allocateLocked(l *lvol, n uint64) error {
 		return paramsErr(enomem)
 	}
 	l.allocated = n
+	l.syncExtents()
 	return nil
 }

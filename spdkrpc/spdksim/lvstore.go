@@ -28,6 +28,8 @@ type lvstore struct {
 	ratio        uint64
 	clearMethod  string
 	lvols        []*lvol // creation order
+	// used holds the md pages in use: 0 is the lvstore's super blob.
+	used map[uint64]bool
 }
 
 // geometry computes what SPDK's blobstore reserves on a base of the given
@@ -38,13 +40,13 @@ type lvstore struct {
 // md pages and 63 data clusters, as recorded. It fails with the errno
 // SPDK's initialisation gives.
 func geometry(baseBytes, clusterSize, ratio uint64) (data, mdPages, maxGrowable uint64, err errno) {
-	if baseBytes < clusterSize {
-		return 0, 0, 0, enospc
-	}
 	total := baseBytes / clusterSize
 	mdPages = total * ratio / 100
 	if mdPages == 0 {
 		return 0, 0, 0, einval
+	}
+	if baseBytes < clusterSize {
+		return 0, 0, 0, enospc
 	}
 	maskPages := func(bits uint64) uint64 { return (5 + (bits+7)/8 + mdPageSize - 1) / mdPageSize }
 	pageMask := maskPages(mdPages)
@@ -68,23 +70,12 @@ func (s *lvstore) allocatedClusters() uint64 {
 
 func (s *lvstore) freeClusters() uint64 { return s.dataClusters - s.allocatedClusters() }
 
-// mdPagesUsed counts the super blob, one page per lvol and the extent pages
-// of allocated clusters. With it, 59 lvols (four of them with clusters) fill
-// the 64 pages of a 256 MiB store, as in the md-exhaustion recording.
-func (s *lvstore) mdPagesUsed() uint64 {
-	n := uint64(1)
-	for _, l := range s.lvols {
-		n += 1 + extentPages(l.allocated)
-	}
-	return n
-}
-
 func extentPages(clusters uint64) uint64 {
 	return (clusters + extentPageClusters - 1) / extentPageClusters
 }
 
 // hasPages says whether n more metadata pages fit.
-func (s *lvstore) hasPages(n uint64) bool { return s.mdPagesUsed()+n <= s.mdPages }
+func (s *lvstore) hasPages(n uint64) bool { return s.pagesUsed()+n <= s.mdPages }
 
 func (s *lvstore) lvolNamed(name string) (*lvol, bool) {
 	for _, l := range s.lvols {
@@ -171,6 +162,7 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 	s := &lvstore{
 		uuid: m.newUUIDLocked(), name: name, base: b, clusterSize: cluster,
 		dataClusters: data, mdPages: pages, maxGrowable: growable, ratio: ratio, clearMethod: p.str("clear_method"),
+		used: map[uint64]bool{0: true},
 	}
 	m.stores = append(m.stores, s)
 	return s.uuid, nil

@@ -41,6 +41,9 @@ type diskLvol struct {
 	Clones         []string `json:"clones,omitempty"` // UUIDs, in attach order
 	Esnap          string   `json:"esnap,omitempty"`
 	EsnapOnClaimed bool     `json:"esnap_on_claimed,omitempty"`
+	Page           uint64   `json:"page,omitempty"`
+	Extents        []uint64 `json:"extents,omitempty"`
+	Frozen         bool     `json:"frozen,omitempty"`
 }
 
 func encodeStore(s *lvstore) diskStore {
@@ -48,7 +51,8 @@ func encodeStore(s *lvstore) diskStore {
 		MDPages: s.mdPages, MaxGrowable: s.maxGrowable, Ratio: s.ratio, ClearMethod: s.clearMethod}
 	for _, l := range s.lvols {
 		dl := diskLvol{UUID: l.uuid, Name: l.name, Clusters: l.clusters, Allocated: l.allocated, Thin: l.thin,
-			ReadOnly: l.readOnly, Snapshot: l.snapshot, Esnap: l.esnap, EsnapOnClaimed: l.esnapOnClaimed}
+			ReadOnly: l.readOnly, Snapshot: l.snapshot, Esnap: l.esnap, EsnapOnClaimed: l.esnapOnClaimed,
+			Page: l.page, Extents: l.extents, Frozen: l.frozen}
 		for _, c := range l.clones {
 			dl.Clones = append(dl.Clones, c.uuid)
 		}
@@ -154,10 +158,11 @@ func (m *model) examineLocked(b *bdev) {
 		m.lvolSeq++
 		l := &lvol{uuid: dl.UUID, name: dl.Name, aliasName: dl.Name, lvs: s, seq: m.lvolSeq, clusters: dl.Clusters,
 			allocated: dl.Allocated, thin: dl.Thin, readOnly: dl.ReadOnly, snapshot: dl.Snapshot,
-			esnap: dl.Esnap, esnapOnClaimed: dl.EsnapOnClaimed}
+			esnap: dl.Esnap, esnapOnClaimed: dl.EsnapOnClaimed, page: dl.Page, extents: dl.Extents, frozen: dl.Frozen}
 		s.lvols = append(s.lvols, l)
 		byUUID[l.uuid] = l
 	}
+	s.restorePages()
 	for _, dl := range d.Lvols {
 		p := byUUID[dl.UUID]
 		for _, c := range dl.Clones {

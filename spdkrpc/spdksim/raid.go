@@ -31,7 +31,7 @@ func (m *model) raidCreateLocked(p params) (any, error) {
 	strip := p.uint("strip_size_kb")
 	names := p.strs("base_bdevs")
 	switch {
-	case level == "raid5f", len(names) == 0,
+	case level == "raid5f", len(names) == 0, level == "raid1" && len(names) < 2,
 		level == "raid1" && strip != 0,
 		level != "raid1" && (strip == 0 || strip&(strip-1) != 0):
 		return nil, raidErr(name, einval)
