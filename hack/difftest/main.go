@@ -29,6 +29,7 @@ func main() {
 	every := flag.Int("state-every", 1, "compare the whole state every N steps")
 	bin := flag.String("spdk-tgt", os.Getenv(spdktgt.EnvVar), "the spdk_tgt binary (default $"+spdktgt.EnvVar+")")
 	keepGoing := flag.Bool("k", false, "run every seed even after a difference")
+	verbose := flag.Bool("v", false, "print the simulator's state before a differing step")
 	flag.Parse()
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "difftest: name an spdk_tgt with -spdk-tgt or $"+spdktgt.EnvVar)
@@ -44,7 +45,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	code, err := run(ctx, *bin, list, *steps, *every, *keepGoing)
+	code, err := run(ctx, *bin, list, *steps, *every, *keepGoing, *verbose)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "difftest:", err)
 		os.Exit(2)
@@ -52,7 +53,7 @@ func main() {
 	os.Exit(code)
 }
 
-func run(ctx context.Context, bin string, seeds []int64, steps, every int, keepGoing bool) (int, error) {
+func run(ctx context.Context, bin string, seeds []int64, steps, every int, keepGoing, verbose bool) (int, error) {
 	start := time.Now()
 	tgt, err := spdktgt.Start(ctx, spdktgt.Options{Binary: bin})
 	if err != nil {
@@ -80,6 +81,12 @@ func run(ctx context.Context, bin string, seeds []int64, steps, every int, keepG
 			differing++
 			code = 1
 			fmt.Print(res.Diff)
+			if verbose {
+				fmt.Println("  simulator state before the step:")
+				for _, l := range res.Diff.Before {
+					fmt.Println("   ", l)
+				}
+			}
 			if !tgt.Alive() {
 				fmt.Printf("  spdk_tgt died; its log ends:\n%s\n", tgt.LogTail())
 			}

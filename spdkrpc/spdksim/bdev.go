@@ -61,7 +61,6 @@ func (m *model) aioCreateLocked(p params) (any, error) {
 	}
 	b := &bdev{kind: kindAio, name: name, uuid: id, blockSize: bs, numBlocks: uint64(st.Size()) / bs, filename: file}
 	m.registerLocked(b)
-	m.examineLocked(b)
 	return name, nil
 }
 

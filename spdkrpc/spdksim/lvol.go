@@ -210,13 +210,17 @@ func (m *model) snapshotLocked(p params) (any, error) {
 	}
 	s.extents, o.extents = o.extents, nil
 	s.esnap, s.esnapBdev, s.esnapBaseGone, s.esnapOnClaimed = o.esnap, o.esnapBdev, o.esnapBaseGone, o.esnapOnClaimed
+	// The snapshot joins the origin's parent's clones at the end, where
+	// SPDK's clone list puts it.
 	if pp := o.parent; pp != nil {
 		s.parent = pp
 		for i, c := range pp.clones {
 			if c == o {
-				pp.clones[i] = s
+				pp.clones = append(pp.clones[:i:i], pp.clones[i+1:]...)
+				break
 			}
 		}
+		pp.clones = append(pp.clones, s)
 	}
 	o.parent, o.esnap, o.esnapBdev, o.esnapBaseGone, o.esnapOnClaimed = s, "", nil, false, false
 	o.thin, o.allocated = true, 0

@@ -96,27 +96,29 @@ func (m *model) removeLvolLocked(l *lvol) {
 	}
 }
 
-// renameLvolLocked renames an lvol. SPDK changes the bdev alias before the
-// blob's name; on a read-only blob the second step fails and the first
-// stays done (sharp edge 6). Over-long names are cut at 63 bytes for the
-// lvol but not for the alias (sharp edge 4).
+// renameLvolLocked renames an lvol the way SPDK does it, in two steps:
+// first the bdev alias moves to "lvs/new" (refused when any bdev already
+// has that name or alias, the lvol's own current one included), then the
+// blob's name, which fails on a duplicate or a read-only blob with the
+// alias already moved (sharp edge 6). The name is cut at 63 bytes, the
+// alias is not (sharp edge 4).
 func (m *model) renameLvolLocked(p params) (any, error) {
 	l, ok := m.findLvolLocked(p.str("old_name"))
 	if !ok {
 		return nil, syncErr(enodev)
 	}
 	full := p.str("new_name")
-	name := cutName(full)
-	if name == l.name && full == l.aliasName {
-		return true, nil
-	}
-	if other, dup := l.lvs.lvolNamed(name); dup && other != l {
-		return nil, paramsErr(eexist)
-	}
-	if b, taken := m.findBdevLocked(l.lvs.name + "/" + full); taken && b != l.bdev {
+	if _, taken := m.findBdevLocked(l.lvs.name + "/" + full); taken {
 		return nil, paramsErr(eexist)
 	}
 	l.aliasName = full
+	name := cutName(full)
+	if name == l.name {
+		return true, nil
+	}
+	if _, dup := l.lvs.lvolNamed(name); dup {
+		return nil, paramsErr(eexist)
+	}
 	if l.readOnly {
 		return nil, paramsErr(eperm)
 	}
@@ -229,20 +231,27 @@ func (m *model) decoupleLocked(p params) (any, error) {
 	if l.parent == nil && l.esnap == "" {
 		return nil, paramsErr(einval)
 	}
-	want := l.clusters
-	if pp := l.parent; pp != nil {
-		want = min(l.clusters, l.allocated+pp.allocated)
+	if l.parent == nil {
+		// An esnap clone is decoupled by inflating it.
+		return m.inflateLocked(p)
 	}
-	if err := m.allocateLocked(l, want); err != nil {
+	if !l.thin {
+		return true, nil
+	}
+	pp := l.parent
+	if err := m.allocateLocked(l, min(l.clusters, l.allocated+pp.allocated)); err != nil {
 		return nil, err
 	}
-	if pp := l.parent; pp != nil && (pp.parent != nil || pp.esnap != "") {
-		gp, es, eb := pp.parent, pp.esnap, pp.esnapBdev
+	switch {
+	case pp.esnap != "":
+		// The blobstore then opens the parent's parent by id, and an
+		// external snapshot has none: the copy is done, the link is not.
+		return nil, paramsErr(enoent)
+	case pp.parent != nil:
+		gp := pp.parent
 		l.detach()
-		l.parent, l.esnap, l.esnapBdev = gp, es, eb
-		if gp != nil {
-			gp.clones = append(gp.clones, l)
-		}
+		l.parent = gp
+		gp.clones = append(gp.clones, l)
 		return true, nil
 	}
 	l.detach()
@@ -250,7 +259,10 @@ func (m *model) decoupleLocked(p params) (any, error) {
 }
 
 // inflateLocked allocates every cluster of the lvol and cuts all its
-// parents: it becomes thick and stands alone.
+// parents: it becomes thick and stands alone. Clusters are copied one by
+// one, so an esnap clone larger than its external snapshot fails with
+// EINVAL at the first cluster past the snapshot's end, the ones before
+// it already allocated.
 func (m *model) inflateLocked(p params) (any, error) {
 	l, ok := m.findLvolLocked(p.str("name"))
 	if !ok {
@@ -258,6 +270,15 @@ func (m *model) inflateLocked(p params) (any, error) {
 	}
 	if !l.thin {
 		return true, nil
+	}
+	if l.clusters-l.allocated > l.lvs.freeClusters() {
+		return nil, paramsErr(enospc)
+	}
+	if e := l.esnapBdev; e != nil && e.size() < l.sizeBytes() {
+		if err := m.allocateLocked(l, max(l.allocated, e.size()/l.lvs.clusterSize)); err != nil {
+			return nil, err
+		}
+		return nil, paramsErr(einval)
 	}
 	if err := m.allocateLocked(l, l.clusters); err != nil {
 		return nil, err

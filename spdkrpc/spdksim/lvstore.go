@@ -159,6 +159,10 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 	if e != 0 {
 		return nil, paramsErr(e)
 	}
+	if b.kind == kindLvol && b.lvol.readOnly {
+		// Writing the new blobstore's metadata fails on a read-only lvol.
+		return nil, paramsErr(eio)
+	}
 	s := &lvstore{
 		uuid: m.newUUIDLocked(), name: name, base: b, clusterSize: cluster,
 		dataClusters: data, mdPages: pages, maxGrowable: growable, ratio: ratio, clearMethod: p.str("clear_method"),
@@ -230,10 +234,8 @@ func (m *model) deleteLvstoreLocked(p params) (any, error) {
 		return nil, errNoReply
 	}
 	m.closeStoreLocked(s)
-	if s.base.kind == kindAio {
-		if err := wipeMetadata(s.base.filename); err != nil {
-			return nil, syncErr(eio)
-		}
+	if err := m.wipeMediumLocked(s); err != nil {
+		return nil, syncErr(eio)
 	}
 	return true, nil
 }

@@ -73,6 +73,8 @@ type model struct {
 	splits []*splitConfig
 	// passthrus are the passthru configurations: name -> base bdev name.
 	passthrus map[string]string
+	// meta is what hot-removed lvstores left on in-memory media.
+	meta map[medium]diskStore
 
 	copies  map[uint32]shallowCopy
 	copySeq uint32
@@ -83,7 +85,7 @@ type model struct {
 }
 
 func newModel(opts Options) *model {
-	m := &model{opts: opts, copies: map[uint32]shallowCopy{}, passthrus: map[string]string{}, changed: make(chan struct{})}
+	m := &model{opts: opts, copies: map[uint32]shallowCopy{}, passthrus: map[string]string{}, meta: map[medium]diskStore{}, changed: make(chan struct{})}
 	if opts.Seed != 0 {
 		m.rng = rand.New(rand.NewSource(opts.Seed))
 	}
@@ -154,9 +156,7 @@ func (m *model) registerLocked(b *bdev) {
 	m.bdevs = append(m.bdevs, b)
 	m.notifyLocked("bdev_register", b.name)
 	m.notifyChangedLocked()
-	if b.kind != kindLvol {
-		defer m.examineStackLocked(b)
-	}
+	defer m.examineStackLocked(b)
 	for _, s := range m.stores {
 		for _, l := range s.lvols {
 			if l.bdev == nil && l.esnap == b.uuid {

@@ -61,13 +61,14 @@ func encodeStore(s *lvstore) diskStore {
 	return d
 }
 
-// persistLocked writes every aio-backed lvstore to its file.
+// persistLocked writes every lvstore that stands on an aio file to it.
 func (m *model) persistLocked() error {
 	for _, s := range m.stores {
-		if s.base.kind != kindAio {
+		md, ok := mediumOf(s.base)
+		if !ok || md.file == "" {
 			continue
 		}
-		if err := writeMetadata(s.base.filename, encodeStore(s)); err != nil {
+		if err := writeMetadata(md.file, encodeStore(s)); err != nil {
 			return err
 		}
 	}
@@ -137,13 +138,10 @@ func readMetadata(file string) (d diskStore, ok bool, err error) {
 	return d, true, nil
 }
 
-// examineLocked loads the lvstore on a new aio bdev, if its file holds
-// one. Like SPDK's examine, failures only leave the bdev unclaimed.
-func (m *model) examineLocked(b *bdev) {
-	d, ok, err := readMetadata(b.filename)
-	if err != nil || !ok {
-		return
-	}
+// loadStoreLocked brings back the lvstore d on b, unless one of that
+// UUID or name is already open. Like SPDK's examine, failures only leave
+// the bdev unclaimed.
+func (m *model) loadStoreLocked(b *bdev, d diskStore) {
 	if _, dup := m.findStoreLocked(d.UUID, true); dup {
 		return
 	}

@@ -170,6 +170,7 @@ func (m *model) examineStackLocked(b *bdev) {
 			m.attachPassthruLocked(name, b)
 		}
 	}
+	m.examineLvstoreLocked(b)
 }
 
 func (m *model) passthruDeleteLocked(p params) (any, error) {
@@ -210,6 +211,7 @@ func (m *model) hotRemoveLocked(b *bdev) bool {
 	m.unregisterLocked(b)
 	if b.kind == kindMalloc {
 		m.mallocBytes -= b.size()
+		delete(m.meta, medium{mem: b})
 	}
 	return ok
 }
@@ -223,6 +225,7 @@ func (m *model) removeAboveLocked(b *bdev) bool {
 			if m.hangsOnRemoveLocked(s) {
 				return false
 			}
+			m.keepOnMediumLocked(s)
 			m.closeStoreLocked(s)
 			break
 		}

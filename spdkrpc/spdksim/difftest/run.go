@@ -47,6 +47,9 @@ type Diff struct {
 	Sim, Real string
 	State     string // which listing differs; "" for a reply
 	History   []string
+	// Before is the simulator's state before the step (its three
+	// listings, normalized), for a closer look.
+	Before []string
 }
 
 func (d *Diff) String() string {
@@ -147,9 +150,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 func loop(ctx context.Context, cfg Config, sims, reals *side) (Result, error) {
 	var res Result
 	g := NewGenerator(cfg.Seed)
-	var hist []string
+	var hist, before []string
 	diff := func(i int, st Step, simSent, realSent, a, b, state string) (Result, error) {
-		res.Diff = &Diff{Seed: cfg.Seed, Step: i, Request: st, SimReq: simSent, RealReq: realSent, Sim: a, Real: b, State: state, History: hist}
+		res.Diff = &Diff{Seed: cfg.Seed, Step: i, Request: st, SimReq: simSent, RealReq: realSent, Sim: a, Real: b, State: state, History: hist, Before: before}
 		return res, nil
 	}
 	// Both sides read their state after each step, so that UUIDs are first
@@ -165,6 +168,7 @@ func loop(ctx context.Context, cfg Config, sims, reals *side) (Result, error) {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
+		before = simState
 		v, err := parseView(simState[0], simState[1], simState[2])
 		if err != nil {
 			return res, fmt.Errorf("difftest: simulator state: %w", err)
