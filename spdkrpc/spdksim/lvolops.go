@@ -67,13 +67,17 @@ func (m *model) mergeIntoCloneLocked(s, c *lvol) {
 	s.allocated = 0
 	s.syncExtents()
 	c.syncExtents()
+	// The clone takes the snapshot's place in its parent's clone list at
+	// the end, as SPDK re-adds it.
 	c.parent = s.parent
-	if s.parent != nil {
-		for i, x := range s.parent.clones {
+	if pp := s.parent; pp != nil {
+		for i, x := range pp.clones {
 			if x == s {
-				s.parent.clones[i] = c
+				pp.clones = append(pp.clones[:i:i], pp.clones[i+1:]...)
+				break
 			}
 		}
+		pp.clones = append(pp.clones, c)
 	}
 	c.esnap, c.esnapBdev, c.esnapBaseGone, c.esnapOnClaimed = s.esnap, s.esnapBdev, s.esnapBaseGone, s.esnapOnClaimed
 	s.parent, s.clones = nil, nil
@@ -275,7 +279,8 @@ func (m *model) inflateLocked(p params) (any, error) {
 		return nil, paramsErr(enospc)
 	}
 	if e := l.esnapBdev; e != nil && e.size() < l.sizeBytes() {
-		if err := m.allocateLocked(l, max(l.allocated, e.size()/l.lvs.clusterSize)); err != nil {
+		// The cluster whose read fails has been allocated already.
+		if err := m.allocateLocked(l, max(l.allocated, min(l.clusters, e.size()/l.lvs.clusterSize+1))); err != nil {
 			return nil, err
 		}
 		return nil, paramsErr(einval)

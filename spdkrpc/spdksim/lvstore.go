@@ -28,6 +28,8 @@ type lvstore struct {
 	ratio        uint64
 	clearMethod  string
 	lvols        []*lvol // creation order
+	// newName is the name the last rename asked for ("" before any).
+	newName string
 	// used holds the md pages in use: 0 is the lvstore's super blob.
 	used map[uint64]bool
 }
@@ -187,28 +189,38 @@ func (m *model) getLvstoresLocked(p params) (any, error) {
 	return append(out, s.wire()), nil
 }
 
+// renameLvstoreLocked follows SPDK: a store keeps the name it was last
+// asked to take (newName, "" until the first rename), and a new name may
+// match no store's name or newName, which is why renaming to "" fails
+// while some store was never renamed. On success, even to the same name,
+// every lvol's alias is set again from its name, which undoes a
+// half-applied lvol rename.
 func (m *model) renameLvstoreLocked(p params) (any, error) {
-	old, name := p.str("old_name"), cutName(p.str("new_name"))
+	old, full := p.str("old_name"), p.str("new_name")
 	s, ok := m.findStoreLocked(old, false)
 	if !ok {
 		return nil, msgErr(-int(enoent), "Lvol store "+old+" not found")
 	}
-	if name == s.name {
-		return true, nil
-	}
-	if _, dup := m.findStoreLocked(name, false); dup || name == "" {
-		return nil, paramsErr(eexist)
-	}
-	for _, l := range s.lvols {
-		if l.esnapOnClaimed && m.opts.crashes() {
-			// Re-opening the esnap device of a claimed bdev kills SPDK
-			// (sharp edge 2).
-			return nil, errCrash
+	if full != s.name {
+		for _, x := range m.stores {
+			if x.name == full || x.newName == full {
+				return nil, paramsErr(eexist)
+			}
 		}
+		for _, l := range s.lvols {
+			if l.esnapOnClaimed && m.opts.crashes() {
+				// Re-opening the esnap device of a claimed bdev kills SPDK
+				// (sharp edge 2).
+				return nil, errCrash
+			}
+		}
+		s.newName = cutName(full)
+		s.name = s.newName
 	}
-	s.name = name
 	for _, l := range s.lvols {
-		l.aliasName = l.name
+		if _, taken := m.findBdevLocked(s.name + "/" + l.name); !taken {
+			l.aliasName = l.name
+		}
 	}
 	return true, nil
 }

@@ -203,7 +203,7 @@ func (m *model) claimsLocked() map[*bdev]string {
 		}
 	}
 	for _, c := range m.splits {
-		if c.base != nil {
+		if c.base != nil && len(c.parts) > 0 {
 			out[c.base] = "exclusive_write"
 		}
 	}
