@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -30,6 +31,7 @@ func main() {
 	bin := flag.String("spdk-tgt", os.Getenv(spdktgt.EnvVar), "the spdk_tgt binary (default $"+spdktgt.EnvVar+")")
 	keepGoing := flag.Bool("k", false, "run every seed even after a difference")
 	verbose := flag.Bool("v", false, "print the simulator's state before a differing step")
+	minimize := flag.Bool("minimize", false, "shrink the steps that lead to a call spdk_tgt never answers")
 	flag.Parse()
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "difftest: name an spdk_tgt with -spdk-tgt or $"+spdktgt.EnvVar)
@@ -45,7 +47,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	code, err := run(ctx, *bin, list, *steps, *every, *keepGoing, *verbose)
+	code, err := run(ctx, *bin, list, *steps, *every, *keepGoing, *verbose, *minimize)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "difftest:", err)
 		os.Exit(2)
@@ -53,7 +55,7 @@ func main() {
 	os.Exit(code)
 }
 
-func run(ctx context.Context, bin string, seeds []int64, steps, every int, keepGoing, verbose bool) (int, error) {
+func run(ctx context.Context, bin string, seeds []int64, steps, every int, keepGoing, verbose, minimize bool) (int, error) {
 	start := time.Now()
 	tgt, err := spdktgt.Start(ctx, spdktgt.Options{Binary: bin})
 	if err != nil {
@@ -89,6 +91,13 @@ func run(ctx context.Context, bin string, seeds []int64, steps, every int, keepG
 			}
 			if !tgt.Alive() {
 				fmt.Printf("  spdk_tgt died; its log ends:\n%s\n", tgt.LogTail())
+			} else if verbose {
+				fmt.Printf("  spdk_tgt's log ends:\n%s\n", tgt.LogTail())
+			}
+			if minimize && res.Diff.Real == "no reply" {
+				if err := shrink(ctx, tgt, s, res.Sent, every); err != nil {
+					return 0, err
+				}
 			}
 			if !keepGoing {
 				break
@@ -99,4 +108,36 @@ func run(ctx context.Context, bin string, seeds []int64, steps, every int, keepG
 	}
 	fmt.Printf("%d seeds, %d steps, %d differing, %.1fs\n", len(seeds), total, differing, time.Since(start).Seconds())
 	return code, nil
+}
+
+// shrink prints a shorter sequence that still leaves spdk_tgt without an
+// answer at its last step.
+func shrink(ctx context.Context, tgt *spdktgt.Target, seed int64, sent []difftest.Step, every int) error {
+	try := func(ctx context.Context, script []difftest.Step) (bool, error) {
+		if err := tgt.Restart(ctx); err != nil {
+			return false, err
+		}
+		dir, err := os.MkdirTemp("", "difftest")
+		if err != nil {
+			return false, err
+		}
+		defer os.RemoveAll(dir)
+		res, err := difftest.Run(ctx, difftest.Config{Seed: seed, Steps: len(script), Real: tgt.Socket, Dir: dir, StateEvery: every, Script: script})
+		if errors.Is(err, difftest.ErrToken) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return res.Diff != nil && res.Diff.Real == "no reply" && res.Steps == len(script), nil
+	}
+	min, err := difftest.Minimize(ctx, sent, try)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  %d steps that still hang spdk_tgt:\n", len(min))
+	for _, st := range min {
+		fmt.Println("   ", st)
+	}
+	return nil
 }

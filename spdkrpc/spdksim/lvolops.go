@@ -43,6 +43,12 @@ func (m *model) deleteLvolLocked(p params) (any, error) {
 		// NULL lvol in SPDK v26.05 (transcript 210).
 		return nil, errCrash
 	}
+	if l.wedged {
+		if m.opts.crashes() {
+			return nil, errNoReply
+		}
+		return nil, internalErr(ebusy)
+	}
 	if deps := m.esnapDependentsLocked(l.bdev); l.bdev != nil && len(deps) > 0 {
 		if m.opts.crashes() {
 			return nil, errNoReply // and the lvol stays (sharp edge 3)

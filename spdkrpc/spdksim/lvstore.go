@@ -162,7 +162,10 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 		return nil, paramsErr(e)
 	}
 	if b.kind == kindLvol && b.lvol.readOnly {
-		// Writing the new blobstore's metadata fails on a read-only lvol.
+		// Writing the new blobstore's metadata fails on a read-only lvol,
+		// and the failed creation leaves the lvol held: deleting it later
+		// never answers.
+		b.lvol.wedged = true
 		return nil, paramsErr(eio)
 	}
 	s := &lvstore{
@@ -280,6 +283,9 @@ func (m *model) hangsOnRemoveLocked(s *lvstore) bool {
 	for _, l := range s.lvols {
 		if l.bdev == nil {
 			continue
+		}
+		if l.wedged {
+			return true
 		}
 		for _, d := range m.esnapDependentsLocked(l.bdev) {
 			if d.lvs != s {

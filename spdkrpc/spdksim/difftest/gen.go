@@ -28,15 +28,15 @@ type Generator struct {
 	// ratios remembers the md-pages ratio each lvstore was created with,
 	// by UUID token: the clone guard needs the page budget.
 	ratios map[string]uint64
-	// mallocMiB is what the malloc bdevs hold: the target has little
-	// memory for them.
-	lastStore uint64
-	opIDs     uint32
+	opIDs uint32
+	// wedged holds the UUID tokens of lvols a failed lvstore creation
+	// left held: deleting them never answers.
+	wedged map[string]bool
 }
 
 // NewGenerator returns the generator of seed.
 func NewGenerator(seed int64) *Generator {
-	return &Generator{rng: rand.New(rand.NewSource(seed)), ratios: map[string]uint64{}}
+	return &Generator{rng: rand.New(rand.NewSource(seed)), ratios: map[string]uint64{}, wedged: map[string]bool{}}
 }
 
 type genFunc func(g *Generator) (map[string]any, bool)
@@ -147,12 +147,29 @@ var unsafeToBreak = map[string]bool{
 	"bdev_lvol_clone_bdev":      true,
 }
 
-// Learn tells the generator the simulator's normalized reply to a step.
+// Learn tells the generator the simulator's normalized reply to a step,
+// with the state it was made in.
 func (g *Generator) Learn(s Step, reply string) {
 	var r struct {
 		Result json.RawMessage `json:"result"`
+		Error  *struct {
+			Message string `json:"message"`
+		} `json:"error"`
 	}
-	if json.Unmarshal([]byte(reply), &r) != nil || r.Result == nil {
+	if json.Unmarshal([]byte(reply), &r) != nil {
+		return
+	}
+	if r.Error != nil && s.Method == "bdev_lvol_create_lvstore" && r.Error.Message == "Input/output error" {
+		var p struct {
+			Bdev string `json:"bdev_name"`
+		}
+		if json.Unmarshal(s.Params, &p) == nil {
+			for _, b := range g.view.lookup(p.Bdev) {
+				g.wedged[b.UUID] = true
+			}
+		}
+	}
+	if r.Result == nil {
 		return
 	}
 	switch s.Method {

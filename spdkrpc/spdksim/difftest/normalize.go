@@ -3,11 +3,16 @@ package difftest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 )
+
+// ErrToken is returned for a request that names a UUID token this side
+// has not seen (a replayed script with steps left out).
+var ErrToken = errors.New("difftest: UUID token not seen on this side")
 
 var (
 	uuidRe  = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
@@ -97,7 +102,7 @@ func (n *normalizer) fill(s string) (string, error) {
 		m := tokenRe.FindStringSubmatch(t)
 		i, _ := strconv.Atoi(m[2])
 		if i >= len(n.uuids) {
-			bad = fmt.Errorf("difftest: token %s not seen on this side", t)
+			bad = fmt.Errorf("%w: %s", ErrToken, t)
 			return t
 		}
 		if m[1] == "u" {

@@ -26,6 +26,9 @@ type Config struct {
 	StateEvery int
 	// Timeout bounds each reply (default 5 s): a call past it hangs.
 	Timeout time.Duration
+	// Script, when set, is sent instead of the seed's random steps (a
+	// replay of Result.Sent, or a part of it).
+	Script []Step
 }
 
 // Result is what a run found.
@@ -34,6 +37,8 @@ type Result struct {
 	StateChecks int
 	Diff        *Diff // the first difference; nil when none
 	Elapsed     time.Duration
+	// Sent is every step sent, in order.
+	Sent []Step
 }
 
 // Diff is the first step at which the two sides differ.
@@ -173,8 +178,18 @@ func loop(ctx context.Context, cfg Config, sims, reals *side) (Result, error) {
 		if err != nil {
 			return res, fmt.Errorf("difftest: simulator state: %w", err)
 		}
+		v.wedged = g.wedged
 		g.view = v
-		st := g.Next()
+		var st Step
+		if cfg.Script != nil {
+			if i > len(cfg.Script) {
+				break
+			}
+			st = cfg.Script[i-1]
+		} else {
+			st = g.Next()
+		}
+		res.Sent = append(res.Sent, st)
 		res.Steps = i
 		simSent, a, err := sims.do(st)
 		if err != nil && !errors.Is(err, ErrNoReply) {

@@ -94,10 +94,10 @@ func (v *view) isEsnapParent(b *bdevView) bool {
 }
 
 // removalSafe says whether removing bs (and what stands on them) cannot
-// take an esnap parent away.
+// take an esnap parent away or delete a wedged lvol.
 func (v *view) removalSafe(bs ...*bdevView) bool {
 	for _, b := range v.closure(bs...) {
-		if v.isEsnapParent(b) {
+		if v.isEsnapParent(b) || v.wedged[b.UUID] {
 			return false
 		}
 	}

@@ -70,11 +70,13 @@ type lvolView struct {
 	} `json:"lvs"`
 }
 
-// view is one side's whole state, normalized.
+// view is one side's whole state, normalized, and what the generator
+// learnt that the listings do not show.
 type view struct {
 	bdevs  []bdevView
 	stores []lvstoreView
 	lvols  []lvolView
+	wedged map[string]bool // UUID tokens of wedged lvols
 }
 
 // parseView reads the three normalized listings ({"result": [...]}).
