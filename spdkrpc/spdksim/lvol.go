@@ -20,7 +20,7 @@ type lvol struct {
 	frozen    bool
 	// wedged marks a read-only lvol a failed bdev_lvol_create_lvstore
 	// left held: SPDK never finishes deleting it.
-	wedged bool
+	wedged    bool
 	allocated uint64
 	// page is the blob id (its first md page); extents its extent pages.
 	page    uint64

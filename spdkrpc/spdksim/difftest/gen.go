@@ -28,7 +28,7 @@ type Generator struct {
 	// ratios remembers the md-pages ratio each lvstore was created with,
 	// by UUID token: the clone guard needs the page budget.
 	ratios map[string]uint64
-	opIDs uint32
+	opIDs  uint32
 	// wedged holds the UUID tokens of lvols a failed lvstore creation
 	// left held: deleting them never answers.
 	wedged map[string]bool
