@@ -8,9 +8,11 @@ import (
 type lvol struct {
 	uuid string
 	name string
-	// aliasName is the part after "lvs/" in the bdev alias. It equals name
-	// except after a half-failed or over-long rename (sharp edges 4 and 6).
-	aliasName string
+	// aliasFull is the bdev alias, "lvs/name" as it was last set: it
+	// drifts from the names after a half-failed or over-long rename
+	// (sharp edges 4 and 6) until the lvstore is renamed, and keeps the
+	// old store name while a store rename resets the aliases one by one.
+	aliasFull string
 	lvs       *lvstore
 	seq       uint64 // creation order across the model, like a blob id
 	clusters  uint64
@@ -47,7 +49,7 @@ type lvol struct {
 	bdev *bdev // the registered lvol bdev; nil while degraded
 }
 
-func (l *lvol) alias() string { return l.lvs.name + "/" + l.aliasName }
+func (l *lvol) alias() string { return l.aliasFull }
 
 func (l *lvol) isClone() bool { return l.parent != nil }
 
@@ -96,8 +98,9 @@ func (l *lvol) detach() {
 // checked names, space and metadata pages.
 func (m *model) newLvolLocked(s *lvstore, name string, clusters uint64, thin bool) *lvol {
 	m.lvolSeq++
-	l := &lvol{uuid: m.newUUIDLocked(), name: name, aliasName: name, lvs: s, seq: m.lvolSeq, clusters: clusters, thin: thin}
+	l := &lvol{uuid: m.newUUIDLocked(), name: name, aliasFull: s.name + "/" + name, lvs: s, seq: m.lvolSeq, clusters: clusters, thin: thin}
 	l.page, _ = s.takePage()
+	m.touchMetaLocked(s, l.page)
 	if !thin {
 		l.allocated = clusters
 		l.syncExtents()

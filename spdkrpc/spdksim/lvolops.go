@@ -121,7 +121,7 @@ func (m *model) renameLvolLocked(p params) (any, error) {
 	if _, taken := m.findBdevLocked(l.lvs.name + "/" + full); taken {
 		return nil, paramsErr(eexist)
 	}
-	l.aliasName = full
+	l.aliasFull = l.lvs.name + "/" + full
 	name := cutName(full)
 	if name == l.name {
 		return true, nil
@@ -285,9 +285,14 @@ func (m *model) inflateLocked(p params) (any, error) {
 		return nil, paramsErr(enospc)
 	}
 	if e := l.esnapBdev; e != nil && e.size() < l.sizeBytes() {
-		// The cluster whose read fails has been allocated already.
-		if err := m.allocateLocked(l, max(l.allocated, min(l.clusters, e.size()/l.lvs.clusterSize+1))); err != nil {
+		covered := e.size() / l.lvs.clusterSize
+		if err := m.allocateLocked(l, max(l.allocated, covered)); err != nil {
 			return nil, err
+		}
+		// The cluster whose copy fails was taken from the store and is
+		// never given back (nor counted in the lvol).
+		if l.lvs.freeClusters() > 0 {
+			l.lvs.leaked++
 		}
 		return nil, paramsErr(einval)
 	}
@@ -309,7 +314,7 @@ func (m *model) allocateLocked(l *lvol, n uint64) error {
 		return paramsErr(enospc)
 	}
 	if !l.lvs.hasPages(extentPages(n) - extentPages(l.allocated)) {
-		return paramsErr(enomem)
+		return paramsErr(enospc)
 	}
 	l.allocated = n
 	l.syncExtents()

@@ -28,6 +28,8 @@ type lvstore struct {
 	ratio        uint64
 	clearMethod  string
 	lvols        []*lvol // creation order
+	// leaked counts clusters a failed copy took and never gave back.
+	leaked uint64
 	// newName is the name the last rename asked for ("" before any).
 	newName string
 	// used holds the md pages in use: 0 is the lvstore's super blob.
@@ -50,16 +52,37 @@ func geometry(baseBytes, clusterSize, ratio uint64) (data, mdPages, maxGrowable 
 	if baseBytes < clusterSize {
 		return 0, 0, 0, enospc
 	}
-	maskPages := func(bits uint64) uint64 { return (5 + (bits+7)/8 + mdPageSize - 1) / mdPageSize }
 	pageMask := maskPages(mdPages)
-	clusterMask := max(maskPages(total), pageMask)
-	pages := 1 + pageMask + clusterMask + pageMask + mdPages
+	pages := mdStartPages(total, mdPages) + mdPages
 	mdClusters := (pages + clusterSize/mdPageSize - 1) / (clusterSize / mdPageSize)
 	if mdClusters > total {
 		return 0, 0, 0, enomem
 	}
 	maxGrowable = (pageMask*mdPageSize - 5) * 8 * clusterSize
 	return total - mdClusters, mdPages, maxGrowable, 0
+}
+
+// maskPages is the size of a bit mask of bits bits with its 5-byte
+// header, in 4 KiB pages.
+func maskPages(bits uint64) uint64 { return (5 + (bits+7)/8 + mdPageSize - 1) / mdPageSize }
+
+// mdStartPages is where the md pages begin on the device, in 4 KiB
+// pages: after the super block and the three masks.
+func mdStartPages(total, mdPages uint64) uint64 {
+	pageMask := maskPages(mdPages)
+	return 1 + pageMask + max(maskPages(total), pageMask) + pageMask
+}
+
+// touchMetaLocked records that s wrote md page page: on a thin lvol the
+// write allocates the lvol's clusters up to it.
+func (m *model) touchMetaLocked(s *lvstore, page uint64) {
+	if s.base.kind != kindLvol {
+		return
+	}
+	outer := s.base.lvol
+	end := (mdStartPages(s.base.size()/s.clusterSize, s.mdPages) + page + 1) * mdPageSize
+	n := min(outer.clusters, (end+outer.lvs.clusterSize-1)/outer.lvs.clusterSize)
+	_ = m.allocateLocked(outer, n)
 }
 
 func (s *lvstore) allocatedClusters() uint64 {
@@ -70,7 +93,9 @@ func (s *lvstore) allocatedClusters() uint64 {
 	return n
 }
 
-func (s *lvstore) freeClusters() uint64 { return s.dataClusters - s.allocatedClusters() }
+func (s *lvstore) freeClusters() uint64 {
+	return s.dataClusters - s.allocatedClusters() - s.leaked
+}
 
 func extentPages(clusters uint64) uint64 {
 	return (clusters + extentPageClusters - 1) / extentPageClusters
@@ -174,6 +199,7 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 		used: map[uint64]bool{0: true},
 	}
 	m.stores = append(m.stores, s)
+	m.touchMetaLocked(s, 0)
 	return s.uuid, nil
 }
 
@@ -220,9 +246,11 @@ func (m *model) renameLvstoreLocked(p params) (any, error) {
 		s.newName = cutName(full)
 		s.name = s.newName
 	}
+	// One lvol after the other, each against the aliases as they stand:
+	// those not reset yet still carry the old store name.
 	for _, l := range s.lvols {
 		if _, taken := m.findBdevLocked(s.name + "/" + l.name); !taken {
-			l.aliasName = l.name
+			l.aliasFull = s.name + "/" + l.name
 		}
 	}
 	return true, nil

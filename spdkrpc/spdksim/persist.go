@@ -154,7 +154,7 @@ func (m *model) loadStoreLocked(b *bdev, d diskStore) {
 	byUUID := map[string]*lvol{}
 	for _, dl := range d.Lvols {
 		m.lvolSeq++
-		l := &lvol{uuid: dl.UUID, name: dl.Name, aliasName: dl.Name, lvs: s, seq: m.lvolSeq, clusters: dl.Clusters,
+		l := &lvol{uuid: dl.UUID, name: dl.Name, aliasFull: d.Name + "/" + dl.Name, lvs: s, seq: m.lvolSeq, clusters: dl.Clusters,
 			allocated: dl.Allocated, thin: dl.Thin, readOnly: dl.ReadOnly, snapshot: dl.Snapshot,
 			esnap: dl.Esnap, esnapOnClaimed: dl.EsnapOnClaimed, page: dl.Page, extents: dl.Extents, frozen: dl.Frozen}
 		s.lvols = append(s.lvols, l)
