@@ -84,6 +84,10 @@ func run(ctx context.Context, bin string, seeds []int64, steps, every int, keepG
 			code = 1
 			fmt.Print(res.Diff)
 			if verbose {
+				fmt.Println("  every step sent:")
+				for _, st := range res.Sent {
+					fmt.Println("   ", st)
+				}
 				fmt.Println("  simulator state before the step:")
 				for _, l := range res.Diff.Before {
 					fmt.Println("   ", l)

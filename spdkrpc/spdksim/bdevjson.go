@@ -139,15 +139,27 @@ func domainsOf(b *bdev) []memoryDomain {
 	return out
 }
 
-// ioTypesOf is what b supports: a stacking module passes its base's on,
-// a raid what all its bases support of the raid's own set.
+// ioTypesOf is what bdev_get_bdevs reports b supports: SPDK asks each
+// bdev once, when it registers, and keeps the answer. So an lvol made
+// read-only later still reports writes, while a split part registered
+// over it afterwards (which asks its base's driver directly) does not.
 func ioTypesOf(b *bdev) ioTypes {
+	if b.io != nil {
+		return *b.io
+	}
+	return liveIOTypes(b)
+}
+
+// liveIOTypes is what b's driver answers now.
+func liveIOTypes(b *bdev) ioTypes {
 	switch b.kind {
 	case kindMalloc:
 		return mallocIO
 	case kindAio:
 		return aioIO
-	case kindSplit, kindPassthru:
+	case kindSplit:
+		return liveIOTypes(b.base)
+	case kindPassthru:
 		return ioTypesOf(b.base)
 	case kindRaid:
 		t := raidIO
@@ -161,7 +173,7 @@ func ioTypesOf(b *bdev) ioTypes {
 		}
 		return t
 	}
-	if b.lvol.frozen {
+	if b.lvol.readOnly {
 		return snapshotIO
 	}
 	return lvolIO

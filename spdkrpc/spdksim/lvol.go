@@ -18,8 +18,7 @@ type lvol struct {
 	clusters  uint64
 	thin      bool
 	readOnly  bool
-	snapshot  bool
-	frozen    bool
+	snapshot  bool // SPDK's "is a snapshot": set once any lvol was cloned from or re-parented onto it, and kept
 	// wedged marks a read-only lvol a failed bdev_lvol_create_lvstore
 	// left held: SPDK never finishes deleting it.
 	wedged    bool
@@ -27,9 +26,6 @@ type lvol struct {
 	// page is the blob id (its first md page); extents its extent pages.
 	page    uint64
 	extents []uint64
-	// frozen marks a blob made by bdev_lvol_snapshot: its bdev takes no
-	// writes. snapshot (SPDK's "is a snapshot") is set once any lvol has
-	// been cloned from it or re-parented onto it, and stays.
 
 	parent *lvol   // the snapshot this lvol is a clone of
 	clones []*lvol // for snapshots: clones in the order they were attached
@@ -208,7 +204,9 @@ func (m *model) snapshotLocked(p params) (any, error) {
 		return nil, err
 	}
 	s := m.newLvolLocked(o.lvs, name, o.clusters, o.thin)
-	s.snapshot, s.frozen, s.readOnly, s.allocated = true, true, true, o.allocated
+	s.snapshot, s.readOnly, s.allocated = true, true, o.allocated
+	io := liveIOTypes(s.bdev) // a snapshot registers read-only
+	s.bdev.io = &io
 	// The snapshot takes over the origin's clusters with their extent
 	// pages, instead of claiming its own.
 	for _, pg := range s.extents {
@@ -290,6 +288,9 @@ func (m *model) cloneBdevLocked(p params) (any, error) {
 		return nil, paramsErr(enomem)
 	}
 	if b.blockSize > s.base.blockSize {
+		// SPDK finds this when it opens the blob it has just written, and
+		// leaves that blob behind: its md page stays taken.
+		s.takePage()
 		return nil, paramsErr(einval)
 	}
 	if err := m.checkPageAndAliasLocked(s, name); err != nil {

@@ -205,6 +205,7 @@ func (m *model) setParentLocked(p params) (any, error) {
 	l.detach()
 	l.parent = t
 	t.clones = append(t.clones, l)
+	t.snapshot = true
 	return true, nil
 }
 

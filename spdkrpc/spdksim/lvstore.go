@@ -28,6 +28,8 @@ type lvstore struct {
 	ratio        uint64
 	clearMethod  string
 	lvols        []*lvol // creation order
+	// devBytes is the base's size when the store was made or last grown.
+	devBytes uint64
 	// leaked counts clusters a failed copy took and never gave back.
 	leaked uint64
 	// newName is the name the last rename asked for ("" before any).
@@ -196,7 +198,7 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 	s := &lvstore{
 		uuid: m.newUUIDLocked(), name: name, base: b, clusterSize: cluster,
 		dataClusters: data, mdPages: pages, maxGrowable: growable, ratio: ratio, clearMethod: p.str("clear_method"),
-		used: map[uint64]bool{0: true},
+		used: map[uint64]bool{0: true}, devBytes: b.size(),
 	}
 	m.stores = append(m.stores, s)
 	m.touchMetaLocked(s, 0)
@@ -263,7 +265,7 @@ func (m *model) growLvstoreLocked(p params) (any, error) {
 	}
 	// The md pages stay as created: a grown store keeps its page budget.
 	if data, _, _, e := geometry(s.base.size(), s.clusterSize, s.ratio); e == 0 && data > s.dataClusters {
-		s.dataClusters = data
+		s.dataClusters, s.devBytes = data, s.base.size()
 	}
 	return true, nil
 }

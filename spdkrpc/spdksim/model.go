@@ -34,6 +34,8 @@ type bdev struct {
 	base   *bdev
 	offset uint64
 	raid   *raidInfo // raid only
+	// io is what the bdev answered about its I/O types at registration.
+	io *ioTypes
 }
 
 func (b *bdev) size() uint64 { return b.blockSize * b.numBlocks }
@@ -153,6 +155,8 @@ func (m *model) findLvolLocked(name string) (*lvol, bool) {
 // registerLocked adds b to the bdev list and announces it, then brings
 // back the degraded esnap clones that were waiting for its UUID.
 func (m *model) registerLocked(b *bdev) {
+	io := liveIOTypes(b)
+	b.io = &io
 	m.bdevs = append(m.bdevs, b)
 	m.notifyLocked("bdev_register", b.name)
 	m.notifyChangedLocked()

@@ -19,6 +19,9 @@ import (
 var metaMagic = []byte("SPDKSIM-LVS1\n")
 
 type diskStore struct {
+	// DevBytes is the size of the device the store was made on; a
+	// smaller device does not load it.
+	DevBytes     uint64     `json:"dev_bytes,omitempty"`
 	UUID         string     `json:"uuid"`
 	Name         string     `json:"name"`
 	ClusterSize  uint64     `json:"cluster_size"`
@@ -43,16 +46,15 @@ type diskLvol struct {
 	EsnapOnClaimed bool     `json:"esnap_on_claimed,omitempty"`
 	Page           uint64   `json:"page,omitempty"`
 	Extents        []uint64 `json:"extents,omitempty"`
-	Frozen         bool     `json:"frozen,omitempty"`
 }
 
 func encodeStore(s *lvstore) diskStore {
-	d := diskStore{UUID: s.uuid, Name: s.name, ClusterSize: s.clusterSize, DataClusters: s.dataClusters,
+	d := diskStore{DevBytes: s.devBytes, UUID: s.uuid, Name: s.name, ClusterSize: s.clusterSize, DataClusters: s.dataClusters,
 		MDPages: s.mdPages, MaxGrowable: s.maxGrowable, Ratio: s.ratio, ClearMethod: s.clearMethod}
 	for _, l := range s.lvols {
 		dl := diskLvol{UUID: l.uuid, Name: l.name, Clusters: l.clusters, Allocated: l.allocated, Thin: l.thin,
 			ReadOnly: l.readOnly, Snapshot: l.snapshot, Esnap: l.esnap, EsnapOnClaimed: l.esnapOnClaimed,
-			Page: l.page, Extents: l.extents, Frozen: l.frozen}
+			Page: l.page, Extents: l.extents}
 		for _, c := range l.clones {
 			dl.Clones = append(dl.Clones, c.uuid)
 		}
@@ -142,13 +144,16 @@ func readMetadata(file string) (d diskStore, ok bool, err error) {
 // UUID or name is already open. Like SPDK's examine, failures only leave
 // the bdev unclaimed.
 func (m *model) loadStoreLocked(b *bdev, d diskStore) {
+	if d.DevBytes > b.size() {
+		return
+	}
 	if _, dup := m.findStoreLocked(d.UUID, true); dup {
 		return
 	}
 	if _, dup := m.findStoreLocked(d.Name, false); dup {
 		return
 	}
-	s := &lvstore{uuid: d.UUID, name: d.Name, base: b, clusterSize: d.ClusterSize, dataClusters: d.DataClusters,
+	s := &lvstore{devBytes: d.DevBytes, uuid: d.UUID, name: d.Name, base: b, clusterSize: d.ClusterSize, dataClusters: d.DataClusters,
 		mdPages: d.MDPages, maxGrowable: d.MaxGrowable, ratio: d.Ratio, clearMethod: d.ClearMethod}
 	m.stores = append(m.stores, s)
 	byUUID := map[string]*lvol{}
@@ -156,7 +161,7 @@ func (m *model) loadStoreLocked(b *bdev, d diskStore) {
 		m.lvolSeq++
 		l := &lvol{uuid: dl.UUID, name: dl.Name, aliasFull: d.Name + "/" + dl.Name, lvs: s, seq: m.lvolSeq, clusters: dl.Clusters,
 			allocated: dl.Allocated, thin: dl.Thin, readOnly: dl.ReadOnly, snapshot: dl.Snapshot,
-			esnap: dl.Esnap, esnapOnClaimed: dl.EsnapOnClaimed, page: dl.Page, extents: dl.Extents, frozen: dl.Frozen}
+			esnap: dl.Esnap, esnapOnClaimed: dl.EsnapOnClaimed, page: dl.Page, extents: dl.Extents}
 		s.lvols = append(s.lvols, l)
 		byUUID[l.uuid] = l
 	}
