@@ -32,11 +32,14 @@ type Generator struct {
 	// wedged holds the UUID tokens of lvols a failed lvstore creation
 	// left held: deleting them never answers.
 	wedged map[string]bool
+	// emptySplits holds the UUID tokens of bdevs under a split that made
+	// no part: removing them never answers.
+	emptySplits map[string]bool
 }
 
 // NewGenerator returns the generator of seed.
 func NewGenerator(seed int64) *Generator {
-	return &Generator{rng: rand.New(rand.NewSource(seed)), ratios: map[string]uint64{}, wedged: map[string]bool{}}
+	return &Generator{rng: rand.New(rand.NewSource(seed)), ratios: map[string]uint64{}, wedged: map[string]bool{}, emptySplits: map[string]bool{}}
 }
 
 type genFunc func(g *Generator) (map[string]any, bool)
@@ -172,6 +175,9 @@ func (g *Generator) Learn(s Step, reply string) {
 	if r.Result == nil {
 		return
 	}
+	if s.Method == "bdev_split_create" || s.Method == "bdev_split_delete" {
+		g.learnSplit(s, string(r.Result))
+	}
 	switch s.Method {
 	case "bdev_lvol_create_lvstore":
 		var tok string
@@ -186,5 +192,23 @@ func (g *Generator) Learn(s Step, reply string) {
 		}
 	case "bdev_lvol_start_shallow_copy":
 		g.opIDs++
+	}
+}
+
+// learnSplit tracks the bases of splits that made no part.
+func (g *Generator) learnSplit(s Step, result string) {
+	var p struct {
+		Base string `json:"base_bdev"`
+	}
+	if json.Unmarshal(s.Params, &p) != nil {
+		return
+	}
+	for _, b := range g.view.lookup(p.Base) {
+		switch {
+		case s.Method == "bdev_split_delete":
+			delete(g.emptySplits, b.UUID)
+		case result == "[]":
+			g.emptySplits[b.UUID] = true
+		}
 	}
 }

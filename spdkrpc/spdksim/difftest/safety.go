@@ -94,10 +94,11 @@ func (v *view) isEsnapParent(b *bdevView) bool {
 }
 
 // removalSafe says whether removing bs (and what stands on them) cannot
-// take an esnap parent away or delete a wedged lvol.
+// take an esnap parent away, delete a wedged lvol or the base of a split
+// that made no part.
 func (v *view) removalSafe(bs ...*bdevView) bool {
 	for _, b := range v.closure(bs...) {
-		if v.isEsnapParent(b) || v.wedged[b.UUID] {
+		if v.isEsnapParent(b) || v.wedged[b.UUID] || v.emptySplits[b.UUID] {
 			return false
 		}
 	}

@@ -73,10 +73,11 @@ type lvolView struct {
 // view is one side's whole state, normalized, and what the generator
 // learnt that the listings do not show.
 type view struct {
-	bdevs  []bdevView
-	stores []lvstoreView
-	lvols  []lvolView
-	wedged map[string]bool // UUID tokens of wedged lvols
+	bdevs       []bdevView
+	stores      []lvstoreView
+	lvols       []lvolView
+	wedged      map[string]bool // UUID tokens of wedged lvols
+	emptySplits map[string]bool // UUID tokens of bases of splits with no part
 }
 
 // parseView reads the three normalized listings ({"result": [...]}).
