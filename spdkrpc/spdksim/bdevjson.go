@@ -198,6 +198,10 @@ func bdevJSONOf(b *bdev, claims map[*bdev]string) bdevJSON {
 	case kindPassthru:
 		j.ProductName = "passthru"
 		j.DriverSpecific.Passthru = &passthruJSON{Name: b.name, BaseBdevName: b.base.name}
+		// A passthru reports what its base reports (a malloc bdev: none).
+		if b.base.kind != kindMalloc {
+			j.MemoryDomains = domainsOf(b.base)
+		}
 	case kindRaid:
 		j.ProductName, j.MemoryDomains = "Raid Volume", domainsOf(b)
 		j.DriverSpecific.Raid = b.raidJSON()

@@ -122,17 +122,18 @@ func (m *model) renameLvolLocked(p params) (any, error) {
 		return nil, paramsErr(eexist)
 	}
 	l.aliasFull = l.lvs.name + "/" + full
-	name := cutName(full)
-	if name == l.name {
+	// Names compare over 64 bytes, so a 64-byte name never equals a
+	// (63-byte) lvol name; the name kept is cut to 63.
+	if full == l.name {
 		return true, nil
 	}
-	if _, dup := l.lvs.lvolNamed(name); dup {
+	if _, dup := l.lvs.lvolNamed(full); dup {
 		return nil, paramsErr(eexist)
 	}
 	if l.readOnly {
 		return nil, paramsErr(eperm)
 	}
-	l.name = name
+	l.name = cutName(full)
 	return true, nil
 }
 

@@ -201,6 +201,12 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 		used: map[uint64]bool{0: true}, devBytes: b.size(),
 	}
 	m.stores = append(m.stores, s)
+	if b.kind == kindLvol && b.lvol.thin && p.str("clear_method") != "none" {
+		// The new blobstore unmaps its whole device first, which gives a
+		// thin lvol's clusters back.
+		b.lvol.allocated = 0
+		b.lvol.syncExtents()
+	}
 	m.touchMetaLocked(s, 0)
 	return s.uuid, nil
 }

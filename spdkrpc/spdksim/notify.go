@@ -90,6 +90,8 @@ func (m *model) checkShallowCopyLocked(p params) (any, error) {
 	if !ok {
 		return nil, syncErr(enodev)
 	}
+	// A finished operation is reported once, then forgotten.
+	delete(m.copies, uint32(p.uint("operation_id")))
 	if c.err != "" {
 		return shallowCopyStatus{TotalClusters: c.clusters, State: "error", Error: c.err}, nil
 	}
