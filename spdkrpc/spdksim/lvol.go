@@ -115,6 +115,25 @@ func (m *model) registerLvolLocked(l *lvol) {
 	m.registerLocked(l.bdev)
 }
 
+// writable says whether writes to b reach its medium: not through a
+// read-only lvol anywhere beneath it. An lvstore on such a device fails
+// every metadata write with EIO.
+func writable(b *bdev) bool {
+	switch b.kind {
+	case kindLvol:
+		return !b.lvol.readOnly
+	case kindSplit, kindPassthru:
+		return writable(b.base)
+	case kindRaid:
+		for _, x := range b.raid.bases {
+			if x != nil && !writable(x) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // checkNewNameLocked runs the checks every lvol-creating call makes after
 // the synchronous ones: name, duplicate, metadata page, bdev alias.
 func (m *model) checkNewNameLocked(s *lvstore, name string) error {
@@ -174,6 +193,9 @@ func (m *model) createLvolLocked(p params) (any, error) {
 	if err := m.checkPageAndAliasLocked(s, name); err != nil {
 		return nil, err
 	}
+	if !writable(s.base) {
+		return nil, paramsErr(eio)
+	}
 	return m.newLvolLocked(s, name, clusters, thin).uuid, nil
 }
 
@@ -194,14 +216,17 @@ func (m *model) snapshotLocked(p params) (any, error) {
 	if _, dup := o.lvs.lvolNamed(name); dup {
 		return nil, paramsErr(eexist)
 	}
-	if !o.lvs.hasPages(1) {
-		return nil, paramsErr(enomem)
-	}
 	if o.readOnly {
 		return nil, paramsErr(einval)
 	}
+	if !o.lvs.hasPages(1) {
+		return nil, paramsErr(enomem)
+	}
 	if err := m.checkPageAndAliasLocked(o.lvs, name); err != nil {
 		return nil, err
+	}
+	if !writable(o.lvs.base) {
+		return nil, paramsErr(eio)
 	}
 	s := m.newLvolLocked(o.lvs, name, o.clusters, o.thin)
 	s.snapshot, s.readOnly, s.allocated = true, true, o.allocated
@@ -255,6 +280,9 @@ func (m *model) cloneLocked(p params) (any, error) {
 	if err := m.checkPageAndAliasLocked(s.lvs, name); err != nil {
 		return nil, err
 	}
+	if !writable(s.lvs.base) {
+		return nil, paramsErr(eio)
+	}
 	c := m.newLvolLocked(s.lvs, name, s.clusters, true)
 	c.parent = s
 	s.clones = append(s.clones, c)
@@ -295,6 +323,9 @@ func (m *model) cloneBdevLocked(p params) (any, error) {
 	}
 	if err := m.checkPageAndAliasLocked(s, name); err != nil {
 		return nil, err
+	}
+	if !writable(s.base) {
+		return nil, paramsErr(eio)
 	}
 	claimed := m.claimOfLocked(b) == "read_many_write_one"
 	c := m.newLvolLocked(s, name, b.size()/s.clusterSize, true)

@@ -188,11 +188,13 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 	if e != 0 {
 		return nil, paramsErr(e)
 	}
-	if b.kind == kindLvol && b.lvol.readOnly {
-		// Writing the new blobstore's metadata fails on a read-only lvol,
-		// and the failed creation leaves the lvol held: deleting it later
+	if !writable(b) {
+		// Writing the new blobstore's metadata fails, and a failed
+		// creation on a read-only lvol leaves it held: deleting it later
 		// never answers.
-		b.lvol.wedged = true
+		if b.kind == kindLvol {
+			b.lvol.wedged = true
+		}
 		return nil, paramsErr(eio)
 	}
 	s := &lvstore{
