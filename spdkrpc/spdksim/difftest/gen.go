@@ -3,6 +3,7 @@ package difftest
 import (
 	"encoding/json"
 	"math/rand"
+	"sort"
 )
 
 // Step is one request in normalized form: UUIDs as tokens, the aio
@@ -120,20 +121,25 @@ func (g *Generator) encode(method string, p map[string]any) json.RawMessage {
 		return nil
 	}
 	if g.rng.Intn(25) == 0 && !unsafeToBreak[method] {
+		// Keys in sorted order: a seed must always break the same one.
+		keys := make([]string, 0, len(p))
+		for k := range p {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
 		switch g.rng.Intn(3) {
 		case 0:
 			p["bogus"] = 1
 		case 1:
-			for k, v := range p {
-				if _, isStr := v.(string); isStr {
+			for _, k := range keys {
+				if _, isStr := p[k].(string); isStr {
 					p[k] = 7
 					break
 				}
 			}
 		default:
-			for k := range p {
-				delete(p, k)
-				break
+			if len(keys) > 0 {
+				delete(p, keys[g.rng.Intn(len(keys))])
 			}
 		}
 	}
