@@ -134,18 +134,8 @@ func writable(b *bdev) bool {
 	return true
 }
 
-// checkNewNameLocked runs the checks every lvol-creating call makes after
-// the synchronous ones: name, duplicate, metadata page, bdev alias.
-func (m *model) checkNewNameLocked(s *lvstore, name string) error {
-	if !validName(name) {
-		return paramsErr(einval)
-	}
-	if _, dup := s.lvolNamed(name); dup {
-		return paramsErr(eexist)
-	}
-	return m.checkPageAndAliasLocked(s, name)
-}
-
+// checkPageAndAliasLocked is the last check of every lvol-creating call:
+// an md page for the blob, then the "lvs/name" alias for its bdev.
 func (m *model) checkPageAndAliasLocked(s *lvstore, name string) error {
 	if !s.hasPages(1) {
 		return paramsErr(enomem)

@@ -32,9 +32,6 @@ func pick[T any](r *rand.Rand, xs []T) T { return xs[r.Intn(len(xs))] }
 // upper turns a UUID token into its capitals form.
 func upper(tok string) string { return strings.Replace(tok, "@U", "@u", 1) }
 
-// isToken says whether s is a UUID token.
-func isToken(s string) bool { return strings.HasPrefix(s, "@U") || strings.HasPrefix(s, "@u") }
-
 // lvolRef names an lvol the ways callers do, and some ways that name
 // nothing or something else.
 func (g *Generator) lvolRef() string {
