@@ -179,6 +179,19 @@ func liveIOTypes(b *bdev) ioTypes {
 	return lvolIO
 }
 
+// listedDomains is what bdev_get_bdevs shows as b's memory domains: a
+// malloc, aio or split bdev shows none (though a malloc bdev offers its
+// pair to an lvol or raid above it), a passthru what its base shows.
+func listedDomains(b *bdev) []memoryDomain {
+	switch b.kind {
+	case kindMalloc, kindAio, kindSplit:
+		return nil
+	case kindPassthru:
+		return listedDomains(b.base)
+	}
+	return domainsOf(b)
+}
+
 // bdevJSON renders b; claims comes from claimsLocked.
 func bdevJSONOf(b *bdev, claims map[*bdev]string) bdevJSON {
 	j := bdevJSON{
@@ -198,10 +211,7 @@ func bdevJSONOf(b *bdev, claims map[*bdev]string) bdevJSON {
 	case kindPassthru:
 		j.ProductName = "passthru"
 		j.DriverSpecific.Passthru = &passthruJSON{Name: b.name, BaseBdevName: b.base.name}
-		// A passthru reports what its base reports (a malloc bdev: none).
-		if b.base.kind != kindMalloc {
-			j.MemoryDomains = domainsOf(b.base)
-		}
+		j.MemoryDomains = listedDomains(b.base)
 	case kindRaid:
 		j.ProductName, j.MemoryDomains = "Raid Volume", domainsOf(b)
 		j.DriverSpecific.Raid = b.raidJSON()

@@ -298,6 +298,9 @@ func (m *model) deleteLvstoreLocked(p params) (any, error) {
 func (m *model) closeStoreLocked(s *lvstore) {
 	for _, l := range s.lvols {
 		if l.bdev != nil {
+			// What stands on the lvol (a nested lvstore, a split, a
+			// passthru, a raid) goes with it.
+			m.removeAboveLocked(l.bdev)
 			m.unregisterLocked(l.bdev)
 			l.bdev = nil
 		}
