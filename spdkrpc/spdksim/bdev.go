@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
@@ -53,8 +55,14 @@ func (m *model) aioCreateLocked(p params) (any, error) {
 		return nil, syncErr(eexist)
 	}
 	id, ok := p.strOK("uuid")
-	if !ok {
-		id = m.newUUIDLocked()
+	switch {
+	case ok:
+	case m.rng != nil:
+		// Seeded (golden) runs keep the other UUIDs where they were and
+		// give the file a stable one.
+		id = uuid.NewSHA1(uuid.NameSpaceURL, []byte("file://"+file)).String()
+	default:
+		id = m.newUUIDLocked() // SPDK: a new random UUID every time
 	}
 	if _, dup := m.findBdevByUUIDLocked(id); dup {
 		return nil, syncErr(eexist)
