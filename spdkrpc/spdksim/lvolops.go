@@ -160,6 +160,13 @@ func (m *model) resizeLocked(p params) (any, error) {
 		}
 		l.allocated += grow
 	}
+	if clusters < l.clusters && m.claimOfLocked(l.bdev) != "" {
+		// The blob shrinks first; the bdev, open by what stands on it or
+		// reads from it, refuses to (sharp edge 12): the clusters are gone.
+		l.allocated = min(l.allocated, clusters)
+		l.syncExtents()
+		return nil, paramsErr(ebusy)
+	}
 	l.clusters = clusters
 	l.allocated = min(l.allocated, clusters)
 	l.syncExtents()
