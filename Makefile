@@ -12,7 +12,7 @@ override SPDK_TGT := $(abspath $(SPDK_TGT))
 export SPDK_TGT
 endif
 
-.PHONY: all build test test-spdk demo bench fuzz lint clean
+.PHONY: all build test test-spdk difftest demo bench fuzz lint clean
 
 all: build
 
@@ -30,6 +30,14 @@ test:
 test-spdk:
 	@if [ -z "$$SPDK_TGT" ]; then echo "test-spdk: set SPDK_TGT to an spdk_tgt binary" >&2; exit 2; fi
 	$(GO) test -race -count=1 -run Real $(PKGS)
+
+# The differential tester: SEEDS random sequences of STEPS calls each,
+# sent to the simulator and to a fresh spdk_tgt; needs SPDK_TGT.
+SEEDS ?= 20
+STEPS ?= 300
+difftest:
+	@if [ -z "$$SPDK_TGT" ]; then echo "difftest: set SPDK_TGT to an spdk_tgt binary" >&2; exit 2; fi
+	$(GO) run ./hack/difftest -spdk-tgt "$$SPDK_TGT" -seeds $(SEEDS) -steps $(STEPS)
 
 # The whole job on the built-in SPDK simulator, then exit.
 demo: build

@@ -78,7 +78,8 @@ func decodeCall(v []byte) call {
 	default:
 		return bad
 	}
-	if params, ok := m["params"]; ok {
+	// "params": null is as good as none (SPDK lists everything for it).
+	if params, ok := m["params"]; ok && string(params) != "null" {
 		if params[0] != '{' && params[0] != '[' {
 			c.invalid = true
 			return c

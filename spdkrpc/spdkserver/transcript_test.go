@@ -185,7 +185,7 @@ func TestServer_replyLinesAreCompact(t *testing.T) {
 		{`{"id":"x\u0041","method":"echo","params":[]}`, `{"jsonrpc":"2.0","id":"x\u0041","result":[]}`},
 		{`{"id":-1.5e3,"method":"nope"}`, `{"jsonrpc":"2.0","id":-1.5e3,"error":{"code":-32601,"message":"Method not found"}}`},
 		{`{"id":2,"method":"bdev_lvol_delete","params":"x"}`, `{"jsonrpc":"2.0","id":2,"error":{"code":-32600,"message":"Invalid request"}}`},
-		{`{"id":3,"method":"echo","params":null}`, `{"jsonrpc":"2.0","id":3,"error":{"code":-32600,"message":"Invalid request"}}`},
+		{`{"id":3,"method":"echo","params":null}`, `{"jsonrpc":"2.0","id":3,"result":null}`}, // null params are no params (checked on spdk_tgt v26.05)
 		{`{"id":true,"method":"echo"}`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid request"}}`},
 		{`{"id":4,"method":"echo","jsonrpc":2}`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid request"}}`},
 		{`{"id":5,"method":"echo","extra":1}`, `{"jsonrpc":"2.0","id":5,"result":null}`},

@@ -42,35 +42,33 @@ func (m *model) mallocCreateLocked(p params) (any, error) {
 
 func (m *model) aioCreateLocked(p params) (any, error) {
 	name, file := p.str("name"), p.str("filename")
-	if _, dup := m.findBdevLocked(name); dup {
-		return nil, syncErr(eexist)
-	}
-	bs := p.uint("block_size")
-	if bs == 0 {
-		bs = 512
-	}
-	if bs%512 != 0 {
-		return nil, syncErr(einval)
-	}
 	st, err := os.Stat(file)
 	if err != nil {
 		return nil, syncErr(enoent)
 	}
-	if st.Size() < int64(bs) || !st.Mode().IsRegular() {
+	// A regular file has no block size to detect: SPDK wants one given.
+	bs := p.uint("block_size")
+	if bs < 512 || bs&(bs-1) != 0 || !st.Mode().IsRegular() || uint64(st.Size())%bs != 0 {
 		return nil, syncErr(einval)
 	}
+	if _, dup := m.findBdevLocked(name); dup {
+		return nil, syncErr(eexist)
+	}
 	id, ok := p.strOK("uuid")
-	if !ok {
-		// A stable UUID per file keeps esnap links to an aio bdev valid
-		// across restarts.
+	switch {
+	case ok:
+	case m.rng != nil:
+		// Seeded (golden) runs keep the other UUIDs where they were and
+		// give the file a stable one.
 		id = uuid.NewSHA1(uuid.NameSpaceURL, []byte("file://"+file)).String()
+	default:
+		id = m.newUUIDLocked() // SPDK: a new random UUID every time
 	}
 	if _, dup := m.findBdevByUUIDLocked(id); dup {
 		return nil, syncErr(eexist)
 	}
 	b := &bdev{kind: kindAio, name: name, uuid: id, blockSize: bs, numBlocks: uint64(st.Size()) / bs, filename: file}
 	m.registerLocked(b)
-	m.examineLocked(b)
 	return name, nil
 }
 
@@ -82,27 +80,10 @@ func (m *model) deleteBaseBdevLocked(p params, kind bdevKind) (any, error) {
 	if !ok || b.kind != kind {
 		return nil, syncErr(enodev)
 	}
-	deps := m.esnapDependentsLocked(b)
-	for _, s := range m.stores {
-		if s.base == b {
-			if m.hangsOnRemoveLocked(s) {
-				return nil, errNoReply
-			}
-			m.closeStoreLocked(s)
-			break
-		}
-	}
-	if len(deps) > 0 && !m.opts.crashes() {
+	if !m.opts.crashes() && len(m.esnapDependentsLocked(b)) > 0 {
 		return nil, syncErr(ebusy)
 	}
-	for _, l := range deps {
-		l.esnapBaseGone = true
-	}
-	m.unregisterLocked(b)
-	if kind == kindMalloc {
-		m.mallocBytes -= b.size()
-	}
-	if len(deps) > 0 {
+	if !m.hotRemoveLocked(b) {
 		return nil, errNoReply
 	}
 	return true, nil

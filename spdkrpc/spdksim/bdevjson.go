@@ -16,7 +16,7 @@ type bdevJSON struct {
 	PreferredUnmapAlignment   uint64             `json:"preferred_unmap_alignment"`
 	PreferredUnmapGranularity uint64             `json:"preferred_unmap_granularity"`
 	UUID                      string             `json:"uuid"`
-	NumaID                    int                `json:"numa_id"`
+	NumaID                    *int               `json:"numa_id,omitempty"`
 	AssignedRateLimits        rateLimits         `json:"assigned_rate_limits"`
 	Claimed                   bool               `json:"claimed"`
 	ClaimType                 string             `json:"claim_type,omitempty"`
@@ -67,47 +67,157 @@ type aioInfo struct {
 	BlockSizeOverride bool   `json:"block_size_override"`
 	Readonly          bool   `json:"readonly"`
 	Fallocate         bool   `json:"fallocate"`
+	Nowait            bool   `json:"nowait"`
+}
+
+type splitJSON struct {
+	BaseBdev     string `json:"base_bdev"`
+	OffsetBlocks uint64 `json:"offset_blocks"`
+}
+
+type passthruJSON struct {
+	Name         string `json:"name"`
+	BaseBdevName string `json:"base_bdev_name"`
 }
 
 type driverSpecificJSON struct {
-	Lvol *spdkrpc.LvolDriverInfo `json:"lvol,omitempty"`
-	Aio  *aioInfo                `json:"aio,omitempty"`
+	Lvol     *spdkrpc.LvolDriverInfo `json:"lvol,omitempty"`
+	Aio      *aioInfo                `json:"aio,omitempty"`
+	Raid     *raidJSON               `json:"raid,omitempty"`
+	Split    *splitJSON              `json:"split,omitempty"`
+	Passthru *passthruJSON           `json:"passthru,omitempty"`
 }
 
 var (
 	mallocIO = ioTypes{Read: true, Write: true, Unmap: true, Flush: true, Reset: true,
 		WriteZeroes: true, ZCopy: true, Compare: true, Abort: true, Copy: true}
-	aioIO       = ioTypes{Read: true, Write: true, Flush: true, Reset: true}
+	aioIO       = ioTypes{Read: true, Write: true, Flush: true, Reset: true, WriteZeroes: true}
+	raidIO      = ioTypes{Read: true, Write: true, Unmap: true, Flush: true, Reset: true, WriteZeroes: true}
 	lvolIO      = ioTypes{Read: true, Write: true, Unmap: true, Reset: true, WriteZeroes: true, SeekHole: true, SeekData: true}
 	snapshotIO  = ioTypes{Read: true, Reset: true, SeekHole: true, SeekData: true}
 	lvolDomains = []memoryDomain{{"DMA"}, {"ACCEL"}}
-	// An esnap clone reports its lvstore's domains and its external
-	// snapshot's, hence the pair twice.
-	esnapDomains = []memoryDomain{{"DMA"}, {"ACCEL"}, {"DMA"}, {"ACCEL"}}
 )
+
+// numaOf is the NUMA node SPDK reports for b: malloc and lvol bdevs say
+// -1, aio and raid bdevs nothing, split and passthru bdevs their base's.
+func numaOf(b *bdev) *int {
+	switch b.kind {
+	case kindMalloc:
+		n := -1
+		return &n
+	case kindSplit, kindPassthru:
+		return numaOf(b.base)
+	case kindLvol:
+		return numaOf(b.lvol.lvs.base)
+	}
+	return nil
+}
+
+// domainsOf is the memory domains b offers to what stands on it: a malloc
+// bdev's DMA and ACCEL pair (which its own listing leaves out), a
+// passthru's base's, a raid's bases' one after the other, an lvol its
+// lvstore base's and then its external snapshot's.
+func domainsOf(b *bdev) []memoryDomain {
+	var out []memoryDomain
+	switch b.kind {
+	case kindMalloc:
+		out = append(out, lvolDomains...)
+	case kindPassthru:
+		out = domainsOf(b.base)
+	case kindRaid:
+		for _, x := range b.raid.bases {
+			if x != nil {
+				out = append(out, domainsOf(x)...)
+			}
+		}
+	case kindLvol:
+		out = domainsOf(b.lvol.lvs.base)
+		if e := b.lvol.esnapBdev; e != nil {
+			out = append(out, domainsOf(e)...)
+		}
+	}
+	return out
+}
+
+// ioTypesOf is what bdev_get_bdevs reports b supports: SPDK asks each
+// bdev once, when it registers, and keeps the answer. So an lvol made
+// read-only later still reports writes, while a split part registered
+// over it afterwards (which asks its base's driver directly) does not.
+func ioTypesOf(b *bdev) ioTypes {
+	if b.io != nil {
+		return *b.io
+	}
+	return liveIOTypes(b)
+}
+
+// liveIOTypes is what b's driver answers now.
+func liveIOTypes(b *bdev) ioTypes {
+	switch b.kind {
+	case kindMalloc:
+		return mallocIO
+	case kindAio:
+		return aioIO
+	case kindSplit:
+		return liveIOTypes(b.base)
+	case kindPassthru:
+		return ioTypesOf(b.base)
+	case kindRaid:
+		t := raidIO
+		for _, x := range b.raid.bases {
+			if x != nil {
+				bt := ioTypesOf(x)
+				t.Unmap = t.Unmap && bt.Unmap
+				t.Flush = t.Flush && bt.Flush
+				t.WriteZeroes = t.WriteZeroes && bt.WriteZeroes
+			}
+		}
+		return t
+	}
+	if b.lvol.readOnly {
+		return snapshotIO
+	}
+	return lvolIO
+}
+
+// listedDomains is what bdev_get_bdevs shows as b's memory domains: a
+// malloc, aio or split bdev shows none (though a malloc bdev offers its
+// pair to an lvol or raid above it), a passthru what its base shows.
+func listedDomains(b *bdev) []memoryDomain {
+	switch b.kind {
+	case kindMalloc, kindAio, kindSplit:
+		return nil
+	case kindPassthru:
+		return listedDomains(b.base)
+	}
+	return domainsOf(b)
+}
 
 // bdevJSON renders b; claims comes from claimsLocked.
 func bdevJSONOf(b *bdev, claims map[*bdev]string) bdevJSON {
 	j := bdevJSON{
 		Name: b.name, Aliases: b.aliases(), BlockSize: b.blockSize, NumBlocks: b.numBlocks,
-		UUID: b.uuid, NumaID: -1, ClaimType: claims[b],
+		UUID: b.uuid, NumaID: numaOf(b), ClaimType: claims[b], SupportedIOTypes: ioTypesOf(b),
 	}
 	j.Claimed = j.ClaimType != ""
 	switch b.kind {
 	case kindMalloc:
-		j.ProductName, j.SupportedIOTypes = "Malloc disk", mallocIO
+		j.ProductName = "Malloc disk"
 	case kindAio:
-		j.ProductName, j.SupportedIOTypes = "AIO disk", aioIO
-		j.DriverSpecific.Aio = &aioInfo{Filename: b.filename}
+		j.ProductName = "AIO disk"
+		j.DriverSpecific.Aio = &aioInfo{Filename: b.filename, BlockSizeOverride: true}
+	case kindSplit:
+		j.ProductName = "Split Disk"
+		j.DriverSpecific.Split = &splitJSON{BaseBdev: b.base.name, OffsetBlocks: b.offset}
+	case kindPassthru:
+		j.ProductName = "passthru"
+		j.DriverSpecific.Passthru = &passthruJSON{Name: b.name, BaseBdevName: b.base.name}
+		j.MemoryDomains = listedDomains(b.base)
+	case kindRaid:
+		j.ProductName, j.MemoryDomains = "Raid Volume", domainsOf(b)
+		j.DriverSpecific.Raid = b.raidJSON()
 	case kindLvol:
 		l := b.lvol
-		j.ProductName, j.SupportedIOTypes, j.MemoryDomains = "Logical Volume", lvolIO, lvolDomains
-		if l.snapshot {
-			j.SupportedIOTypes = snapshotIO
-		}
-		if l.esnap != "" {
-			j.MemoryDomains = esnapDomains
-		}
+		j.ProductName, j.MemoryDomains = "Logical Volume", domainsOf(b)
 		j.DriverSpecific.Lvol = l.driverInfo()
 	}
 	return j

@@ -1,6 +1,8 @@
 // Package spdksim is an in-memory SPDK target: lvstores, lvols, snapshots,
-// clones and external-snapshot clones on malloc and aio bdevs, answering the
-// same methods with the same shapes, errors and framing as a real spdk_tgt.
+// clones and external-snapshot clones on malloc and aio bdevs and on the
+// stacking modules (split, passthru, raid0/raid1/concat, and lvols of
+// other lvstores), answering the same methods with the same shapes,
+// errors and framing as a real spdk_tgt.
 // It is the fake for every test above spdkrpc, and the target of the demo.
 //
 // # Fidelity
@@ -11,6 +13,12 @@
 // answers and a later delete of the clone crashes the target, a clone in an
 // lvstore out of metadata pages crashes it, renames half-apply. Turn them
 // into plain errors with [Options.NoDefects].
+//
+// Beyond the recordings it is checked against a real target with seeded
+// random sequences (package difftest): blob ids, md pages and clusters
+// are accounted as SPDK's blobstore does, each method checks in SPDK's
+// order, and an lvstore hot-removed from under a stacked bdev is found
+// again by examine on any bdev that starts at the same blocks.
 //
 // # Use
 //

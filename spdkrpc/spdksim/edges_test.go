@@ -94,7 +94,8 @@ func TestSharpEdges(t *testing.T) {
 			must[bool](t, tg, "bdev_lvol_set_read_only", obj{"name": "lvsA/ro"})
 			must[string](t, tg, "bdev_malloc_create", obj{"name": "bi", "num_blocks": 4096, "block_size": 4096})
 			must[bool](t, tg, "bdev_lvol_set_parent_bdev", obj{"lvol_name": "lvsA/ro", "parent_name": "bi"})
-			must[struct{}](t, tg, "bdev_lvol_start_shallow_copy", obj{"src_lvol_name": "lvsA/ro", "dst_bdev_name": "MallocB"})
+			must[string](t, tg, "bdev_malloc_create", obj{"name": "dst", "num_blocks": 8192, "block_size": 4096})
+			must[struct{}](t, tg, "bdev_lvol_start_shallow_copy", obj{"src_lvol_name": "lvsA/ro", "dst_bdev_name": "dst"})
 		}},
 	}
 	for _, tt := range tests {
@@ -164,7 +165,10 @@ func TestParams_strictDecoding(t *testing.T) {
 		{"spdk_get_version", `{}`, -32602, "spdk_get_version method requires no parameters"},
 		{"bdev_wait_for_examine", `[]`, -32602, "bdev_wait_for_examine method requires no parameters"},
 		{"bdev_nvme_attach_controller", `{}`, -32601, "Method not found"},
-		{"bdev_lvol_create_lvstore", `{"bdev_name":"Malloc0","lvs_name":"x","clear_method":"shred"}`, -32602, "Invalid clear_method parameter"},
+		{"bdev_lvol_create_lvstore", `{"bdev_name":"Malloc0","lvs_name":"x","clear_method":"shred"}`, -22, "Invalid clear_method parameter"},
+		{"bdev_lvol_create", `{"lvol_name":"v","size_in_mib":1,"lvs_name":"nope","clear_method":"shred"}`, -19, "No such device"},
+		{"bdev_lvol_get_lvstores", `{}`, -22, "Invalid argument"},
+		{"bdev_lvol_get_lvols", `{}`, -22, "Invalid argument"},
 		{"bdev_lvol_get_lvols", `{"lvs_name":"lvs0","lvs_uuid":"x"}`, -22, "Invalid argument"},
 	}
 	for _, tt := range tests {
@@ -174,8 +178,9 @@ func TestParams_strictDecoding(t *testing.T) {
 			t.Errorf("%s %s: %v, want %d %q", tt.method, tt.params, err, tt.code, tt.msg)
 		}
 	}
-	// Optional-only methods take no params as well as {}.
-	for _, p := range []string{``, `null`, `{}`} {
+	// Optional-only methods list everything without params; {} asks for
+	// neither of a pair that needs exactly one (above).
+	for _, p := range []string{``, `null`} {
 		if _, err := serve(tg, "bdev_lvol_get_lvstores", []byte(p)); err != nil {
 			t.Errorf("get_lvstores %q: %v", p, err)
 		}

@@ -62,6 +62,13 @@ var methods = map[string]method{
 	"bdev_aio_delete": {fn: func(m *model, p params) (any, error) {
 		return m.deleteBaseBdevLocked(p, kindAio)
 	}, mutates: true},
+	"bdev_split_create":            {fn: (*model).splitCreateLocked, mutates: true},
+	"bdev_split_delete":            {fn: (*model).splitDeleteLocked, mutates: true},
+	"bdev_passthru_create":         {fn: (*model).passthruCreateLocked, mutates: true},
+	"bdev_passthru_delete":         {fn: (*model).passthruDeleteLocked, mutates: true},
+	"bdev_raid_create":             {fn: (*model).raidCreateLocked, mutates: true},
+	"bdev_raid_delete":             {fn: (*model).raidDeleteLocked, mutates: true},
+	"bdev_raid_remove_base_bdev":   {fn: (*model).raidRemoveBaseLocked, mutates: true},
 	"bdev_lvol_create_lvstore":     {fn: (*model).createLvstoreLocked, mutates: true},
 	"bdev_lvol_get_lvstores":       {fn: (*model).getLvstoresLocked},
 	"bdev_lvol_rename_lvstore":     {fn: (*model).renameLvstoreLocked, mutates: true},
@@ -155,6 +162,9 @@ func (t *Target) call(m *model, name string, raw json.RawMessage) (json.RawMessa
 	}
 	p, ok := decodeParams(raw, specs)
 	if !ok {
+		if e, own := decodeErrors[name]; own {
+			return nil, nil, spdkserver.Immediate(e)
+		}
 		return nil, nil, spdkserver.Immediate(errDecode)
 	}
 	m.mu.Lock()

@@ -8,16 +8,24 @@ import (
 type lvol struct {
 	uuid string
 	name string
-	// aliasName is the part after "lvs/" in the bdev alias. It equals name
-	// except after a half-failed or over-long rename (sharp edges 4 and 6).
-	aliasName string
+	// aliasFull is the bdev alias, "lvs/name" as it was last set: it
+	// drifts from the names after a half-failed or over-long rename
+	// (sharp edges 4 and 6) until the lvstore is renamed, and keeps the
+	// old store name while a store rename resets the aliases one by one.
+	aliasFull string
 	lvs       *lvstore
 	seq       uint64 // creation order across the model, like a blob id
 	clusters  uint64
 	thin      bool
 	readOnly  bool
-	snapshot  bool
+	snapshot  bool // SPDK's "is a snapshot": set once any lvol was cloned from or re-parented onto it, and kept
+	// wedged marks a read-only lvol a failed bdev_lvol_create_lvstore
+	// left held: SPDK never finishes deleting it.
+	wedged    bool
 	allocated uint64
+	// page is the blob id (its first md page); extents its extent pages.
+	page    uint64
+	extents []uint64
 
 	parent *lvol   // the snapshot this lvol is a clone of
 	clones []*lvol // for snapshots: clones in the order they were attached
@@ -37,7 +45,7 @@ type lvol struct {
 	bdev *bdev // the registered lvol bdev; nil while degraded
 }
 
-func (l *lvol) alias() string { return l.lvs.name + "/" + l.aliasName }
+func (l *lvol) alias() string { return l.aliasFull }
 
 func (l *lvol) isClone() bool { return l.parent != nil }
 
@@ -86,9 +94,12 @@ func (l *lvol) detach() {
 // checked names, space and metadata pages.
 func (m *model) newLvolLocked(s *lvstore, name string, clusters uint64, thin bool) *lvol {
 	m.lvolSeq++
-	l := &lvol{uuid: m.newUUIDLocked(), name: name, aliasName: name, lvs: s, seq: m.lvolSeq, clusters: clusters, thin: thin}
+	l := &lvol{uuid: m.newUUIDLocked(), name: name, aliasFull: s.name + "/" + name, lvs: s, seq: m.lvolSeq, clusters: clusters, thin: thin}
+	l.page, _ = s.takePage()
+	m.touchMetaLocked(s, l.page)
 	if !thin {
 		l.allocated = clusters
+		l.syncExtents()
 	}
 	s.lvols = append(s.lvols, l)
 	m.registerLvolLocked(l)
@@ -104,18 +115,27 @@ func (m *model) registerLvolLocked(l *lvol) {
 	m.registerLocked(l.bdev)
 }
 
-// checkNewNameLocked runs the checks every lvol-creating call makes after
-// the synchronous ones: name, duplicate, metadata page, bdev alias.
-func (m *model) checkNewNameLocked(s *lvstore, name string) error {
-	if !validName(name) {
-		return paramsErr(einval)
+// writable says whether writes to b reach its medium: not through a
+// read-only lvol anywhere beneath it. An lvstore on such a device fails
+// every metadata write with EIO.
+func writable(b *bdev) bool {
+	switch b.kind {
+	case kindLvol:
+		return !b.lvol.readOnly
+	case kindSplit, kindPassthru:
+		return writable(b.base)
+	case kindRaid:
+		for _, x := range b.raid.bases {
+			if x != nil && !writable(x) {
+				return false
+			}
+		}
 	}
-	if _, dup := s.lvolNamed(name); dup {
-		return paramsErr(eexist)
-	}
-	return m.checkPageAndAliasLocked(s, name)
+	return true
 }
 
+// checkPageAndAliasLocked is the last check of every lvol-creating call:
+// an md page for the blob, then the "lvs/name" alias for its bdev.
 func (m *model) checkPageAndAliasLocked(s *lvstore, name string) error {
 	if !s.hasPages(1) {
 		return paramsErr(enomem)
@@ -127,15 +147,12 @@ func (m *model) checkPageAndAliasLocked(s *lvstore, name string) error {
 }
 
 func (m *model) createLvolLocked(p params) (any, error) {
-	if !validClearMethod(p.str("clear_method")) {
-		return nil, errClearMethod
-	}
-	if !p.has("uuid") && !p.has("lvs_name") {
-		return nil, syncErr(einval)
-	}
 	s, err := m.storeXorLocked(p, "uuid")
 	if err != nil {
 		return nil, err
+	}
+	if !validClearMethod(p.str("clear_method")) {
+		return nil, errCleanMethod
 	}
 	name := p.str("lvol_name")
 	if !validName(name) {
@@ -157,12 +174,17 @@ func (m *model) createLvolLocked(p params) (any, error) {
 		if clusters > s.freeClusters() {
 			return nil, paramsErr(enospc)
 		}
+		// Resizing a blob finds its extent pages' md pages with the
+		// clusters: a shortage there is ENOSPC too.
 		if !s.hasPages(1 + extentPages(clusters)) {
-			return nil, paramsErr(enomem)
+			return nil, paramsErr(enospc)
 		}
 	}
 	if err := m.checkPageAndAliasLocked(s, name); err != nil {
 		return nil, err
+	}
+	if !writable(s.base) {
+		return nil, paramsErr(eio)
 	}
 	return m.newLvolLocked(s, name, clusters, thin).uuid, nil
 }
@@ -175,23 +197,49 @@ func (m *model) snapshotLocked(p params) (any, error) {
 	if !ok {
 		return nil, syncErr(enodev)
 	}
+	// The name, then the md page, then the blob (a read-only origin), and
+	// last the new bdev's alias.
 	name := p.str("snapshot_name")
-	if err := m.checkNewNameLocked(o.lvs, name); err != nil {
-		return nil, err
+	if !validName(name) {
+		return nil, paramsErr(einval)
+	}
+	if _, dup := o.lvs.lvolNamed(name); dup {
+		return nil, paramsErr(eexist)
 	}
 	if o.readOnly {
 		return nil, paramsErr(einval)
 	}
+	if !o.lvs.hasPages(1) {
+		return nil, paramsErr(enomem)
+	}
+	if err := m.checkPageAndAliasLocked(o.lvs, name); err != nil {
+		return nil, err
+	}
+	if !writable(o.lvs.base) {
+		return nil, paramsErr(eio)
+	}
 	s := m.newLvolLocked(o.lvs, name, o.clusters, o.thin)
 	s.snapshot, s.readOnly, s.allocated = true, true, o.allocated
+	io := liveIOTypes(s.bdev) // a snapshot registers read-only
+	s.bdev.io = &io
+	// The snapshot takes over the origin's clusters with their extent
+	// pages, instead of claiming its own.
+	for _, pg := range s.extents {
+		s.lvs.freePage(pg)
+	}
+	s.extents, o.extents = o.extents, nil
 	s.esnap, s.esnapBdev, s.esnapBaseGone, s.esnapOnClaimed = o.esnap, o.esnapBdev, o.esnapBaseGone, o.esnapOnClaimed
+	// The snapshot joins the origin's parent's clones at the end, where
+	// SPDK's clone list puts it.
 	if pp := o.parent; pp != nil {
 		s.parent = pp
 		for i, c := range pp.clones {
 			if c == o {
-				pp.clones[i] = s
+				pp.clones = append(pp.clones[:i:i], pp.clones[i+1:]...)
+				break
 			}
 		}
+		pp.clones = append(pp.clones, s)
 	}
 	o.parent, o.esnap, o.esnapBdev, o.esnapBaseGone, o.esnapOnClaimed = s, "", nil, false, false
 	o.thin, o.allocated = true, 0
@@ -204,15 +252,16 @@ func (m *model) cloneLocked(p params) (any, error) {
 	if !ok {
 		return nil, syncErr(enodev)
 	}
-	if !s.snapshot {
-		return nil, paramsErr(einval)
-	}
 	name := p.str("clone_name")
 	if !validName(name) {
 		return nil, paramsErr(einval)
 	}
 	if _, dup := s.lvs.lvolNamed(name); dup {
 		return nil, paramsErr(eexist)
+	}
+	// Any read-only blob can be cloned, not only a snapshot.
+	if !s.readOnly {
+		return nil, paramsErr(einval)
 	}
 	if !s.lvs.hasPages(1) && m.opts.crashes() {
 		// SPDK v26.05 dies here instead of failing (sharp edge 1).
@@ -221,30 +270,52 @@ func (m *model) cloneLocked(p params) (any, error) {
 	if err := m.checkPageAndAliasLocked(s.lvs, name); err != nil {
 		return nil, err
 	}
+	if !writable(s.lvs.base) {
+		return nil, paramsErr(eio)
+	}
 	c := m.newLvolLocked(s.lvs, name, s.clusters, true)
 	c.parent = s
 	s.clones = append(s.clones, c)
+	s.snapshot = true
 	return c.uuid, nil
 }
 
 func (m *model) cloneBdevLocked(p params) (any, error) {
-	b, ok := m.findBdevLocked(p.str("bdev"))
-	if !ok {
-		return nil, msgErr(spdkrpc.CodeInvalidParams, "bdev does not exist")
-	}
 	s, ok := m.findStoreLocked(p.str("lvs_name"), false)
 	if !ok {
 		return nil, msgErr(spdkrpc.CodeInvalidParams, "lvs does not exist")
+	}
+	b, ok := m.findBdevLocked(p.str("bdev"))
+	if !ok {
+		return nil, msgErr(spdkrpc.CodeInvalidParams, "bdev does not exist")
 	}
 	if b.kind == kindLvol && b.lvol.lvs == s {
 		return nil, msgErr(spdkrpc.CodeInvalidParams, "bdev is an lvol in same lvs as clone; use bdev_lvol_clone instead")
 	}
 	name := p.str("clone_name")
-	if err := m.checkNewNameLocked(s, name); err != nil {
+	if !validName(name) {
+		return nil, paramsErr(einval)
+	}
+	if _, dup := s.lvolNamed(name); dup {
+		return nil, paramsErr(eexist)
+	}
+	if b.size()%s.clusterSize != 0 {
+		return nil, paramsErr(einval)
+	}
+	if !s.hasPages(1) {
+		return nil, paramsErr(enomem)
+	}
+	if b.blockSize > s.base.blockSize {
+		// SPDK finds this when it opens the blob it has just written, and
+		// leaves that blob behind: its md page stays taken.
+		s.takePage()
+		return nil, paramsErr(einval)
+	}
+	if err := m.checkPageAndAliasLocked(s, name); err != nil {
 		return nil, err
 	}
-	if b.size()%s.clusterSize != 0 || b.blockSize > s.base.blockSize {
-		return nil, paramsErr(einval)
+	if !writable(s.base) {
+		return nil, paramsErr(eio)
 	}
 	claimed := m.claimOfLocked(b) == "read_many_write_one"
 	c := m.newLvolLocked(s, name, b.size()/s.clusterSize, true)
@@ -254,7 +325,7 @@ func (m *model) cloneBdevLocked(p params) (any, error) {
 
 func (m *model) getLvolsLocked(p params) (any, error) {
 	stores := m.stores
-	if p.has("lvs_uuid") || p.has("lvs_name") {
+	if p.given() {
 		s, err := m.storeXorLocked(p, "lvs_uuid")
 		if err != nil {
 			return nil, err

@@ -1,10 +1,40 @@
 package spdksim
 
+import (
+	"strings"
+
+	"github.com/google/uuid"
+)
+
 // Operations on existing lvols: delete (with its merge), rename, resize,
 // read-only, re-parenting, decouple and inflate.
 
+// findLvolForDeleteLocked is bdev_lvol_delete's lookup, which reaches
+// degraded lvols too: the bdev name or alias, then the lvol UUID in any
+// case, then "lvs/lvol" names split at the first slash.
+func (m *model) findLvolForDeleteLocked(name string) (*lvol, bool) {
+	if l, ok := m.findLvolLocked(name); ok {
+		return l, true
+	}
+	if u, err := uuid.Parse(name); err == nil && len(name) == 36 {
+		for _, s := range m.stores {
+			for _, l := range s.lvols {
+				if l.uuid == u.String() {
+					return l, true
+				}
+			}
+		}
+	}
+	if lvsName, lvolName, ok := strings.Cut(name, "/"); ok {
+		if s, ok := m.findStoreLocked(lvsName, false); ok {
+			return s.lvolNamed(lvolName)
+		}
+	}
+	return nil, false
+}
+
 func (m *model) deleteLvolLocked(p params) (any, error) {
-	l, ok := m.findLvolLocked(p.str("name"))
+	l, ok := m.findLvolForDeleteLocked(p.str("name"))
 	if !ok {
 		return nil, syncErr(enodev)
 	}
@@ -13,7 +43,13 @@ func (m *model) deleteLvolLocked(p params) (any, error) {
 		// NULL lvol in SPDK v26.05 (transcript 210).
 		return nil, errCrash
 	}
-	if deps := m.esnapDependentsLocked(l.bdev); len(deps) > 0 {
+	if l.wedged {
+		if m.opts.crashes() {
+			return nil, errNoReply
+		}
+		return nil, internalErr(ebusy)
+	}
+	if deps := m.esnapDependentsLocked(l.bdev); l.bdev != nil && len(deps) > 0 {
 		if m.opts.crashes() {
 			return nil, errNoReply // and the lvol stays (sharp edge 3)
 		}
@@ -35,13 +71,19 @@ func (m *model) deleteLvolLocked(p params) (any, error) {
 func (m *model) mergeIntoCloneLocked(s, c *lvol) {
 	c.allocated = min(c.clusters, c.allocated+s.allocated)
 	s.allocated = 0
+	s.syncExtents()
+	c.syncExtents()
+	// The clone takes the snapshot's place in its parent's clone list at
+	// the end, as SPDK re-adds it.
 	c.parent = s.parent
-	if s.parent != nil {
-		for i, x := range s.parent.clones {
+	if pp := s.parent; pp != nil {
+		for i, x := range pp.clones {
 			if x == s {
-				s.parent.clones[i] = c
+				pp.clones = append(pp.clones[:i:i], pp.clones[i+1:]...)
+				break
 			}
 		}
+		pp.clones = append(pp.clones, c)
 	}
 	c.esnap, c.esnapBdev, c.esnapBaseGone, c.esnapOnClaimed = s.esnap, s.esnapBdev, s.esnapBaseGone, s.esnapOnClaimed
 	s.parent, s.clones = nil, nil
@@ -49,6 +91,7 @@ func (m *model) mergeIntoCloneLocked(s, c *lvol) {
 
 func (m *model) removeLvolLocked(l *lvol) {
 	l.detach()
+	l.releasePages()
 	s := l.lvs
 	for i, x := range s.lvols {
 		if x == l {
@@ -57,39 +100,40 @@ func (m *model) removeLvolLocked(l *lvol) {
 		}
 	}
 	if l.bdev != nil {
+		m.removeAboveLocked(l.bdev)
 		m.unregisterLocked(l.bdev)
 		l.bdev = nil
 	}
 }
 
-// renameLvolLocked renames an lvol. SPDK changes the bdev alias before the
-// blob's name; on a read-only blob the second step fails and the first
-// stays done (sharp edge 6). Over-long names are cut at 63 bytes for the
-// lvol but not for the alias (sharp edge 4).
+// renameLvolLocked renames an lvol the way SPDK does it, in two steps:
+// first the bdev alias moves to "lvs/new" (refused when any bdev already
+// has that name or alias, the lvol's own current one included), then the
+// blob's name, which fails on a duplicate or a read-only blob with the
+// alias already moved (sharp edge 6). The name is cut at 63 bytes, the
+// alias is not (sharp edge 4).
 func (m *model) renameLvolLocked(p params) (any, error) {
 	l, ok := m.findLvolLocked(p.str("old_name"))
 	if !ok {
 		return nil, syncErr(enodev)
 	}
 	full := p.str("new_name")
-	name := cutName(full)
-	if name == l.name && full == l.aliasName {
+	if _, taken := m.findBdevLocked(l.lvs.name + "/" + full); taken {
+		return nil, paramsErr(eexist)
+	}
+	l.aliasFull = l.lvs.name + "/" + full
+	// Names compare over 64 bytes, so a 64-byte name never equals a
+	// (63-byte) lvol name; the name kept is cut to 63.
+	if full == l.name {
 		return true, nil
 	}
-	if name == "" {
-		return nil, paramsErr(einval)
-	}
-	if other, dup := l.lvs.lvolNamed(name); dup && other != l {
+	if _, dup := l.lvs.lvolNamed(full); dup {
 		return nil, paramsErr(eexist)
 	}
-	if b, taken := m.findBdevLocked(l.lvs.name + "/" + full); taken && b != l.bdev {
-		return nil, paramsErr(eexist)
-	}
-	l.aliasName = full
 	if l.readOnly {
 		return nil, paramsErr(eperm)
 	}
-	l.name = name
+	l.name = cutName(full)
 	return true, nil
 }
 
@@ -112,12 +156,20 @@ func (m *model) resizeLocked(p params) (any, error) {
 			return nil, paramsErr(enospc)
 		}
 		if !l.lvs.hasPages(extentPages(clusters) - extentPages(l.allocated)) {
-			return nil, paramsErr(enomem)
+			return nil, paramsErr(enospc)
 		}
 		l.allocated += grow
 	}
+	if clusters < l.clusters && m.claimOfLocked(l.bdev) != "" {
+		// The blob shrinks first; the bdev, open by what stands on it or
+		// reads from it, refuses to (sharp edge 12): the clusters are gone.
+		l.allocated = min(l.allocated, clusters)
+		l.syncExtents()
+		return nil, paramsErr(ebusy)
+	}
 	l.clusters = clusters
 	l.allocated = min(l.allocated, clusters)
+	l.syncExtents()
 	l.bdev.numBlocks = l.sizeBytes() / l.bdev.blockSize
 	return true, nil
 }
@@ -140,19 +192,28 @@ func (m *model) setParentLocked(p params) (any, error) {
 	if !ok {
 		return nil, syncErr(enodev)
 	}
+	// The blobstore knows the parent by its blob id only, and opens it in
+	// the lvol's own store: a snapshot of another lvstore stands for
+	// whatever blob has that id here, if any.
 	switch {
-	case s.lvs != l.lvs:
-		return nil, paramsErr(enoent)
-	case !s.snapshot || l.snapshot || s == l || !l.thin:
+	case l.page == s.page:
 		return nil, paramsErr(einval)
-	case l.parent == s:
+	case l.parent != nil && l.parent.page == s.page:
 		return nil, paramsErr(eexist)
-	case s.clusters != l.clusters:
+	case !l.thin:
+		return nil, paramsErr(einval)
+	}
+	t, ok := l.lvs.lvolByPage(s.page)
+	switch {
+	case !ok:
+		return nil, paramsErr(enoent)
+	case !t.snapshot || t.clusters != l.clusters:
 		return nil, paramsErr(einval)
 	}
 	l.detach()
-	l.parent = s
-	s.clones = append(s.clones, l)
+	l.parent = t
+	t.clones = append(t.clones, l)
+	t.snapshot = true
 	return true, nil
 }
 
@@ -166,10 +227,12 @@ func (m *model) setParentBdevLocked(p params) (any, error) {
 		return nil, paramsErr(enodev)
 	}
 	switch {
-	case b == l.lvs.base || b == l.bdev || !l.thin || l.snapshot:
+	case b == l.bdev, b == l.lvs.base, b.size()%l.lvs.clusterSize != 0:
 		return nil, paramsErr(einval)
 	case l.esnapBdev == b:
 		return nil, paramsErr(eexist)
+	case !l.thin:
+		return nil, paramsErr(einval)
 	}
 	claimed := m.claimOfLocked(b) == "read_many_write_one"
 	l.detach()
@@ -187,20 +250,27 @@ func (m *model) decoupleLocked(p params) (any, error) {
 	if l.parent == nil && l.esnap == "" {
 		return nil, paramsErr(einval)
 	}
-	want := l.clusters
-	if pp := l.parent; pp != nil {
-		want = min(l.clusters, l.allocated+pp.allocated)
+	if l.parent == nil {
+		// An esnap clone is decoupled by inflating it.
+		return m.inflateLocked(p)
 	}
-	if err := m.allocateLocked(l, want); err != nil {
+	if !l.thin {
+		return true, nil
+	}
+	pp := l.parent
+	if err := m.allocateLocked(l, min(l.clusters, l.allocated+pp.allocated)); err != nil {
 		return nil, err
 	}
-	if pp := l.parent; pp != nil && (pp.parent != nil || pp.esnap != "") {
-		gp, es, eb := pp.parent, pp.esnap, pp.esnapBdev
+	switch {
+	case pp.esnap != "":
+		// The blobstore then opens the parent's parent by id, and an
+		// external snapshot has none: the copy is done, the link is not.
+		return nil, paramsErr(enoent)
+	case pp.parent != nil:
+		gp := pp.parent
 		l.detach()
-		l.parent, l.esnap, l.esnapBdev = gp, es, eb
-		if gp != nil {
-			gp.clones = append(gp.clones, l)
-		}
+		l.parent = gp
+		gp.clones = append(gp.clones, l)
 		return true, nil
 	}
 	l.detach()
@@ -208,7 +278,10 @@ func (m *model) decoupleLocked(p params) (any, error) {
 }
 
 // inflateLocked allocates every cluster of the lvol and cuts all its
-// parents: it becomes thick and stands alone.
+// parents: it becomes thick and stands alone. Clusters are copied one by
+// one, so an esnap clone larger than its external snapshot fails with
+// EINVAL at the first cluster past the snapshot's end, the ones before
+// it already allocated.
 func (m *model) inflateLocked(p params) (any, error) {
 	l, ok := m.findLvolLocked(p.str("name"))
 	if !ok {
@@ -216,6 +289,21 @@ func (m *model) inflateLocked(p params) (any, error) {
 	}
 	if !l.thin {
 		return true, nil
+	}
+	if l.clusters-l.allocated > l.lvs.freeClusters() {
+		return nil, paramsErr(enospc)
+	}
+	if e := l.esnapBdev; e != nil && e.size() < l.sizeBytes() {
+		covered := e.size() / l.lvs.clusterSize
+		if err := m.allocateLocked(l, max(l.allocated, covered)); err != nil {
+			return nil, err
+		}
+		// The cluster whose copy fails was taken from the store and is
+		// never given back (nor counted in the lvol).
+		if l.lvs.freeClusters() > 0 {
+			l.lvs.leaked++
+		}
+		return nil, paramsErr(einval)
 	}
 	if err := m.allocateLocked(l, l.clusters); err != nil {
 		return nil, err
@@ -235,8 +323,9 @@ func (m *model) allocateLocked(l *lvol, n uint64) error {
 		return paramsErr(enospc)
 	}
 	if !l.lvs.hasPages(extentPages(n) - extentPages(l.allocated)) {
-		return paramsErr(enomem)
+		return paramsErr(enospc)
 	}
 	l.allocated = n
+	l.syncExtents()
 	return nil
 }

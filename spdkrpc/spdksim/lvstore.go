@@ -28,25 +28,63 @@ type lvstore struct {
 	ratio        uint64
 	clearMethod  string
 	lvols        []*lvol // creation order
+	// devBytes is the base's size when the store was made or last grown.
+	devBytes uint64
+	// leaked counts clusters a failed copy took and never gave back.
+	leaked uint64
+	// newName is the name the last rename asked for ("" before any).
+	newName string
+	// used holds the md pages in use: 0 is the lvstore's super blob.
+	used map[uint64]bool
 }
 
 // geometry computes what SPDK's blobstore reserves on a base of the given
-// size: one metadata page per cluster at ratio 100, a super block and three
-// bit masks, all rounded up to whole clusters at the start of the device.
-// A 256 MiB base with 4 MiB clusters gives 64 clusters, 64 md pages and 63
-// data clusters, as recorded.
-func geometry(baseBytes, clusterSize, ratio uint64) (data, mdPages, maxGrowable uint64, ok bool) {
+// size: a super block, a used-page mask, a used-cluster mask sized for
+// the largest store the md pages can grow to, a blob-id mask and the md
+// pages (ratio/100 per cluster), rounded up to whole clusters at the start
+// of the device. A 256 MiB base with 4 MiB clusters gives 64 clusters, 64
+// md pages and 63 data clusters, as recorded. It fails with the errno
+// SPDK's initialisation gives.
+func geometry(baseBytes, clusterSize, ratio uint64) (data, mdPages, maxGrowable uint64, err errno) {
 	total := baseBytes / clusterSize
 	mdPages = total * ratio / 100
-	maskPages := func(bits uint64) uint64 { return (bits/8 + 5 + mdPageSize - 1) / mdPageSize }
-	clusterMask := maskPages(total)
-	pages := 1 + maskPages(mdPages)*2 + clusterMask + mdPages
-	mdClusters := (pages*mdPageSize + clusterSize - 1) / clusterSize
-	if total <= mdClusters {
-		return 0, 0, 0, false
+	if mdPages == 0 {
+		return 0, 0, 0, einval
 	}
-	maxGrowable = (clusterMask*mdPageSize - 5) * 8 * clusterSize
-	return total - mdClusters, mdPages, maxGrowable, true
+	if baseBytes < clusterSize {
+		return 0, 0, 0, enospc
+	}
+	pageMask := maskPages(mdPages)
+	pages := mdStartPages(total, mdPages) + mdPages
+	mdClusters := (pages + clusterSize/mdPageSize - 1) / (clusterSize / mdPageSize)
+	if mdClusters > total {
+		return 0, 0, 0, enomem
+	}
+	maxGrowable = (pageMask*mdPageSize - 5) * 8 * clusterSize
+	return total - mdClusters, mdPages, maxGrowable, 0
+}
+
+// maskPages is the size of a bit mask of bits bits with its 5-byte
+// header, in 4 KiB pages.
+func maskPages(bits uint64) uint64 { return (5 + (bits+7)/8 + mdPageSize - 1) / mdPageSize }
+
+// mdStartPages is where the md pages begin on the device, in 4 KiB
+// pages: after the super block and the three masks.
+func mdStartPages(total, mdPages uint64) uint64 {
+	pageMask := maskPages(mdPages)
+	return 1 + pageMask + max(maskPages(total), pageMask) + pageMask
+}
+
+// touchMetaLocked records that s wrote md page page: on a thin lvol the
+// write allocates the lvol's clusters up to it.
+func (m *model) touchMetaLocked(s *lvstore, page uint64) {
+	if s.base.kind != kindLvol {
+		return
+	}
+	outer := s.base.lvol
+	end := (mdStartPages(s.base.size()/s.clusterSize, s.mdPages) + page + 1) * mdPageSize
+	n := min(outer.clusters, (end+outer.lvs.clusterSize-1)/outer.lvs.clusterSize)
+	_ = m.allocateLocked(outer, n)
 }
 
 func (s *lvstore) allocatedClusters() uint64 {
@@ -57,17 +95,8 @@ func (s *lvstore) allocatedClusters() uint64 {
 	return n
 }
 
-func (s *lvstore) freeClusters() uint64 { return s.dataClusters - s.allocatedClusters() }
-
-// mdPagesUsed counts the super blob, one page per lvol and the extent pages
-// of allocated clusters. With it, 59 lvols (four of them with clusters) fill
-// the 64 pages of a 256 MiB store, as in the md-exhaustion recording.
-func (s *lvstore) mdPagesUsed() uint64 {
-	n := uint64(1)
-	for _, l := range s.lvols {
-		n += 1 + extentPages(l.allocated)
-	}
-	return n
+func (s *lvstore) freeClusters() uint64 {
+	return s.dataClusters - s.allocatedClusters() - s.leaked
 }
 
 func extentPages(clusters uint64) uint64 {
@@ -75,7 +104,7 @@ func extentPages(clusters uint64) uint64 {
 }
 
 // hasPages says whether n more metadata pages fit.
-func (s *lvstore) hasPages(n uint64) bool { return s.mdPagesUsed()+n <= s.mdPages }
+func (s *lvstore) hasPages(n uint64) bool { return s.pagesUsed()+n <= s.mdPages }
 
 func (s *lvstore) lvolNamed(name string) (*lvol, bool) {
 	for _, l := range s.lvols {
@@ -109,11 +138,24 @@ func validClearMethod(c string) bool {
 	return c == "" || c == "none" || c == "unmap" || c == "write_zeroes"
 }
 
-var errClearMethod = msgErr(spdkrpc.CodeInvalidParams, "Invalid clear_method parameter")
+var errCleanMethod = msgErr(-int(einval), "Invalid clean_method option")
 
+var errClearMethodLvs = msgErr(-int(einval), "Invalid clear_method parameter")
+
+// createLvstoreLocked checks in SPDK's order: the clear method, the name,
+// the base bdev and its claim, the cluster size against the block size,
+// a duplicate name; then, reported asynchronously, the blobstore's own
+// checks and geometry.
 func (m *model) createLvstoreLocked(p params) (any, error) {
 	if !validClearMethod(p.str("clear_method")) {
-		return nil, errClearMethod
+		return nil, errClearMethodLvs
+	}
+	name := p.str("lvs_name")
+	if !validName(name) {
+		return nil, syncErr(einval)
+	}
+	if ps := p.uint("md_page_size"); ps != 0 && (ps < 4096 || ps > 65536 || ps&(ps-1) != 0) {
+		return nil, syncErr(einval)
 	}
 	b, ok := m.findBdevLocked(p.str("bdev_name"))
 	if !ok {
@@ -122,39 +164,58 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 	if m.claimOfLocked(b) != "" {
 		return nil, syncErr(eperm)
 	}
-	name := p.str("lvs_name")
-	if !validName(name) {
+	cluster := uint64(defaultClusterSize)
+	if c := p.uint("cluster_sz"); c != 0 {
+		cluster = c
+	}
+	if cluster < b.blockSize || cluster%b.blockSize != 0 {
 		return nil, syncErr(einval)
 	}
 	if _, dup := m.findStoreLocked(name, false); dup {
 		return nil, syncErr(eexist)
 	}
-	cluster := uint64(defaultClusterSize)
-	if p.has("cluster_sz") {
-		cluster = p.uint("cluster_sz")
-	}
 	ratio := uint64(defaultMDRatio)
 	if r := p.uint("num_md_pages_per_cluster_ratio"); r != 0 {
 		ratio = r
 	}
-	if cluster < mdPageSize || cluster&(cluster-1) != 0 || cluster%b.blockSize != 0 {
-		return nil, syncErr(einval)
+	if cluster%mdPageSize != 0 {
+		return nil, paramsErr(einval)
 	}
-	data, pages, growable, fits := geometry(b.size(), cluster, ratio)
-	if !fits {
-		return nil, paramsErr(enospc)
+	data, pages, growable, e := geometry(b.size(), cluster, ratio)
+	if e == 0 && cluster < mdPageSize {
+		e = einval
+	}
+	if e != 0 {
+		return nil, paramsErr(e)
+	}
+	if !writable(b) {
+		// Writing the new blobstore's metadata fails, and a failed
+		// creation on a read-only lvol leaves it held: deleting it later
+		// never answers.
+		if b.kind == kindLvol {
+			b.lvol.wedged = true
+		}
+		return nil, paramsErr(eio)
 	}
 	s := &lvstore{
 		uuid: m.newUUIDLocked(), name: name, base: b, clusterSize: cluster,
 		dataClusters: data, mdPages: pages, maxGrowable: growable, ratio: ratio, clearMethod: p.str("clear_method"),
+		used: map[uint64]bool{0: true}, devBytes: b.size(),
 	}
 	m.stores = append(m.stores, s)
+	if b.kind == kindLvol && b.lvol.thin && p.str("clear_method") != "none" {
+		// The new blobstore unmaps its whole device first, which gives a
+		// thin lvol's clusters back.
+		b.lvol.allocated = 0
+		b.lvol.syncExtents()
+	}
+	m.touchMetaLocked(s, 0)
 	return s.uuid, nil
 }
 
 func (m *model) getLvstoresLocked(p params) (any, error) {
 	out := []spdkrpc.Lvstore{}
-	if !p.has("uuid") && !p.has("lvs_name") {
+	if !p.given() {
 		for _, s := range m.stores {
 			out = append(out, s.wire())
 		}
@@ -167,28 +228,40 @@ func (m *model) getLvstoresLocked(p params) (any, error) {
 	return append(out, s.wire()), nil
 }
 
+// renameLvstoreLocked follows SPDK: a store keeps the name it was last
+// asked to take (newName, "" until the first rename), and a new name may
+// match no store's name or newName, which is why renaming to "" fails
+// while some store was never renamed. On success, even to the same name,
+// every lvol's alias is set again from its name, which undoes a
+// half-applied lvol rename.
 func (m *model) renameLvstoreLocked(p params) (any, error) {
-	old, name := p.str("old_name"), cutName(p.str("new_name"))
+	old, full := p.str("old_name"), p.str("new_name")
 	s, ok := m.findStoreLocked(old, false)
 	if !ok {
 		return nil, msgErr(-int(enoent), "Lvol store "+old+" not found")
 	}
-	if name == s.name {
-		return true, nil
-	}
-	if _, dup := m.findStoreLocked(name, false); dup || name == "" {
-		return nil, paramsErr(eexist)
-	}
-	for _, l := range s.lvols {
-		if l.esnapOnClaimed && m.opts.crashes() {
-			// Re-opening the esnap device of a claimed bdev kills SPDK
-			// (sharp edge 2).
-			return nil, errCrash
+	if full != s.name {
+		for _, x := range m.stores {
+			if x.name == full || x.newName == full {
+				return nil, paramsErr(eexist)
+			}
 		}
+		for _, l := range s.lvols {
+			if l.esnapOnClaimed && m.opts.crashes() {
+				// Re-opening the esnap device of a claimed bdev kills SPDK
+				// (sharp edge 2).
+				return nil, errCrash
+			}
+		}
+		s.newName = cutName(full)
+		s.name = s.newName
 	}
-	s.name = name
+	// One lvol after the other, each against the aliases as they stand:
+	// those not reset yet still carry the old store name.
 	for _, l := range s.lvols {
-		l.aliasName = l.name
+		if _, taken := m.findBdevLocked(s.name + "/" + l.name); !taken {
+			l.aliasFull = s.name + "/" + l.name
+		}
 	}
 	return true, nil
 }
@@ -199,8 +272,8 @@ func (m *model) growLvstoreLocked(p params) (any, error) {
 		return nil, err
 	}
 	// The md pages stay as created: a grown store keeps its page budget.
-	if data, _, _, ok := geometry(s.base.size(), s.clusterSize, s.ratio); ok && data > s.dataClusters {
-		s.dataClusters = data
+	if data, _, _, e := geometry(s.base.size(), s.clusterSize, s.ratio); e == 0 && data > s.dataClusters {
+		s.dataClusters, s.devBytes = data, s.base.size()
 	}
 	return true, nil
 }
@@ -214,10 +287,8 @@ func (m *model) deleteLvstoreLocked(p params) (any, error) {
 		return nil, errNoReply
 	}
 	m.closeStoreLocked(s)
-	if s.base.kind == kindAio {
-		if err := wipeMetadata(s.base.filename); err != nil {
-			return nil, syncErr(eio)
-		}
+	if err := m.wipeMediumLocked(s); err != nil {
+		return nil, syncErr(eio)
 	}
 	return true, nil
 }
@@ -227,6 +298,9 @@ func (m *model) deleteLvstoreLocked(p params) (any, error) {
 func (m *model) closeStoreLocked(s *lvstore) {
 	for _, l := range s.lvols {
 		if l.bdev != nil {
+			// What stands on the lvol (a nested lvstore, a split, a
+			// passthru, a raid) goes with it.
+			m.removeAboveLocked(l.bdev)
 			m.unregisterLocked(l.bdev)
 			l.bdev = nil
 		}
@@ -250,6 +324,9 @@ func (m *model) hangsOnRemoveLocked(s *lvstore) bool {
 	for _, l := range s.lvols {
 		if l.bdev == nil {
 			continue
+		}
+		if l.wedged {
+			return true
 		}
 		for _, d := range m.esnapDependentsLocked(l.bdev) {
 			if d.lvs != s {

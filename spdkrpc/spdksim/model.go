@@ -15,6 +15,9 @@ const (
 	kindMalloc bdevKind = iota
 	kindAio
 	kindLvol
+	kindSplit
+	kindPassthru
+	kindRaid
 )
 
 // bdev is a registered block device.
@@ -26,6 +29,13 @@ type bdev struct {
 	numBlocks uint64
 	filename  string // aio only
 	lvol      *lvol  // lvol only
+	// base is what a split part or a passthru stands on; offset is a
+	// split part's first block in it.
+	base   *bdev
+	offset uint64
+	raid   *raidInfo // raid only
+	// io is what the bdev answered about its I/O types at registration.
+	io *ioTypes
 }
 
 func (b *bdev) size() uint64 { return b.blockSize * b.numBlocks }
@@ -61,6 +71,13 @@ type model struct {
 	notes    []notification
 	noteNext uint64
 
+	// splits are the split configurations, by base bdev name.
+	splits []*splitConfig
+	// passthrus are the passthru configurations: name -> base bdev name.
+	passthrus map[string]string
+	// meta is what hot-removed lvstores left on in-memory media.
+	meta map[medium]diskStore
+
 	copies  map[uint32]shallowCopy
 	copySeq uint32
 
@@ -70,7 +87,7 @@ type model struct {
 }
 
 func newModel(opts Options) *model {
-	m := &model{opts: opts, copies: map[uint32]shallowCopy{}, changed: make(chan struct{})}
+	m := &model{opts: opts, copies: map[uint32]shallowCopy{}, passthrus: map[string]string{}, meta: map[medium]diskStore{}, changed: make(chan struct{})}
 	if opts.Seed != 0 {
 		m.rng = rand.New(rand.NewSource(opts.Seed))
 	}
@@ -138,9 +155,12 @@ func (m *model) findLvolLocked(name string) (*lvol, bool) {
 // registerLocked adds b to the bdev list and announces it, then brings
 // back the degraded esnap clones that were waiting for its UUID.
 func (m *model) registerLocked(b *bdev) {
+	io := liveIOTypes(b)
+	b.io = &io
 	m.bdevs = append(m.bdevs, b)
 	m.notifyLocked("bdev_register", b.name)
 	m.notifyChangedLocked()
+	defer m.examineStackLocked(b)
 	for _, s := range m.stores {
 		for _, l := range s.lvols {
 			if l.bdev == nil && l.esnap == b.uuid {
@@ -181,6 +201,16 @@ func (m *model) claimsLocked() map[*bdev]string {
 			}
 		}
 	}
+	for _, b := range m.bdevs {
+		for _, x := range b.stackedBases() {
+			out[x] = "exclusive_write"
+		}
+	}
+	for _, c := range m.splits {
+		if c.base != nil && len(c.parts) > 0 {
+			out[c.base] = "exclusive_write"
+		}
+	}
 	for _, s := range m.stores {
 		out[s.base] = "read_many_write_one"
 	}
@@ -191,6 +221,9 @@ func (m *model) claimsLocked() map[*bdev]string {
 // external snapshot.
 func (m *model) esnapDependentsLocked(b *bdev) []*lvol {
 	var out []*lvol
+	if b == nil {
+		return nil
+	}
 	for _, s := range m.stores {
 		for _, l := range s.lvols {
 			if l.esnap == b.uuid && l.esnapBdev == b {

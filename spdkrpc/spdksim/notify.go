@@ -55,20 +55,30 @@ type shallowCopyStatus struct {
 	Error          string `json:"error,omitempty"`
 }
 
+// startShallowCopyLocked numbers the operation before it checks the
+// destination, as SPDK does; the copy itself fails, reported by check,
+// for a source that is not read-only or a destination too small or with
+// a larger block size.
 func (m *model) startShallowCopyLocked(p params) (any, error) {
 	l, ok := m.findLvolLocked(p.str("src_lvol_name"))
 	if !ok {
 		return nil, syncErr(enodev)
 	}
+	m.copySeq++
 	dst, ok := m.findBdevLocked(p.str("dst_bdev_name"))
 	if !ok {
-		return nil, syncErr(enodev)
+		return nil, paramsErr(enodev)
+	}
+	if m.claimOfLocked(dst) != "" {
+		return nil, paramsErr(eperm)
 	}
 	c := shallowCopy{clusters: l.allocated}
-	if dst.size() < l.sizeBytes() {
-		c = shallowCopy{err: strerror[einval]}
+	switch {
+	case !l.readOnly:
+		c.err = strerror[eperm]
+	case dst.size() < l.sizeBytes() || l.lvs.base.blockSize%dst.blockSize != 0:
+		c.err = strerror[einval]
 	}
-	m.copySeq++
 	m.copies[m.copySeq] = c
 	return struct {
 		OperationID uint32 `json:"operation_id"`
@@ -80,8 +90,10 @@ func (m *model) checkShallowCopyLocked(p params) (any, error) {
 	if !ok {
 		return nil, syncErr(enodev)
 	}
+	// A finished operation is reported once, then forgotten.
+	delete(m.copies, uint32(p.uint("operation_id")))
 	if c.err != "" {
-		return shallowCopyStatus{State: "error", Error: c.err}, nil
+		return shallowCopyStatus{TotalClusters: c.clusters, State: "error", Error: c.err}, nil
 	}
 	return shallowCopyStatus{CopiedClusters: c.clusters, TotalClusters: c.clusters, State: "complete"}, nil
 }

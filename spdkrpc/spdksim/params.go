@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/google/uuid"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
 // paramType is a JSON decoder of SPDK's spdk_json_decode_* family.
@@ -18,6 +20,7 @@ const (
 	tUint64
 	tInt32
 	tUUID
+	tStrings
 )
 
 // paramSpec is one member of a method's parameter object.
@@ -45,8 +48,16 @@ var paramSpecs = map[string][]paramSpec{
 	"bdev_malloc_delete": {req("name", tString)},
 	"bdev_aio_create": {req("name", tString), req("filename", tString), opt("block_size", tUint32),
 		opt("readonly", tBool), opt("fallocate", tBool), opt("uuid", tUUID)},
-	"bdev_aio_delete":          {req("name", tString)},
-	"notify_get_notifications": {opt("id", tUint64), opt("max", tUint64)},
+	"bdev_aio_delete":      {req("name", tString)},
+	"bdev_split_create":    {req("base_bdev", tString), req("split_count", tUint32), opt("split_size_mb", tUint64)},
+	"bdev_split_delete":    {req("base_bdev", tString)},
+	"bdev_passthru_create": {req("base_bdev_name", tString), req("name", tString), opt("uuid", tUUID)},
+	"bdev_passthru_delete": {req("name", tString)},
+	"bdev_raid_create": {req("name", tString), opt("strip_size_kb", tUint32), req("raid_level", tString),
+		req("base_bdevs", tStrings), opt("uuid", tUUID), opt("superblock", tBool)},
+	"bdev_raid_delete":           {req("name", tString), opt("clear_sb", tBool)},
+	"bdev_raid_remove_base_bdev": {req("name", tString)},
+	"notify_get_notifications":   {opt("id", tUint64), opt("max", tUint64)},
 	"bdev_lvol_create_lvstore": {req("bdev_name", tString), req("lvs_name", tString), opt("cluster_sz", tUint32),
 		opt("clear_method", tString), opt("num_md_pages_per_cluster_ratio", tUint32), opt("md_page_size", tUint32)},
 	"bdev_lvol_delete_lvstore": {opt("uuid", tString), opt("lvs_name", tString)},
@@ -71,13 +82,32 @@ var paramSpecs = map[string][]paramSpec{
 	"bdev_lvol_check_shallow_copy": {req("operation_id", tUint32)},
 }
 
+// decodeErrors holds the methods whose parameter decoding fails with an
+// answer of their own instead of errDecode.
+var decodeErrors = map[string]error{
+	"bdev_split_create":          msgErr(spdkrpc.CodeInvalidParams, "Invalid parameters"),
+	"bdev_split_delete":          msgErr(spdkrpc.CodeInvalidParams, "Invalid parameters"),
+	"bdev_raid_create":           msgErr(spdkrpc.CodeParseError, "spdk_json_decode_object failed"),
+	"bdev_raid_delete":           msgErr(spdkrpc.CodeParseError, "spdk_json_decode_object failed"),
+	"bdev_raid_remove_base_bdev": msgErr(spdkrpc.CodeParseError, "spdk_json_decode_object failed"),
+}
+
 // params holds decoded parameters: string, bool, uint64 or int64 values.
 type params map[string]any
 
-func (p params) str(k string) string   { s, _ := p[k].(string); return s }
-func (p params) boolean(k string) bool { b, _ := p[k].(bool); return b }
-func (p params) uint(k string) uint64  { u, _ := p[k].(uint64); return u }
-func (p params) has(k string) bool     { _, ok := p[k]; return ok }
+func (p params) str(k string) string    { s, _ := p[k].(string); return s }
+func (p params) boolean(k string) bool  { b, _ := p[k].(bool); return b }
+func (p params) uint(k string) uint64   { u, _ := p[k].(uint64); return u }
+func (p params) strs(k string) []string { s, _ := p[k].([]string); return s }
+
+// given says whether the request had a params member at all (SPDK tells
+// an absent one from {}).
+func (p params) given() bool { return p.has(paramsGiven) }
+
+// paramsGiven is the key decodeParams marks a present params member with.
+const paramsGiven = "\x00given"
+
+func (p params) has(k string) bool { _, ok := p[k]; return ok }
 func (p params) strOK(k string) (string, bool) {
 	s, ok := p[k].(string)
 	return s, ok
@@ -102,6 +132,7 @@ func decodeParams(raw json.RawMessage, specs []paramSpec) (params, bool) {
 	if raw[0] != '{' || json.Unmarshal(raw, &members) != nil {
 		return nil, false
 	}
+	p[paramsGiven] = true
 	for k, v := range members {
 		var spec *paramSpec
 		for i := range specs {
@@ -143,6 +174,12 @@ func decodeValue(v json.RawMessage, t paramType) (any, bool) {
 			}
 		}
 		return s, true
+	case tStrings:
+		var ss []string
+		if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &ss) != nil {
+			return nil, false
+		}
+		return ss, true
 	case tBool:
 		switch string(v) {
 		case "true":

@@ -19,6 +19,9 @@ import (
 var metaMagic = []byte("SPDKSIM-LVS1\n")
 
 type diskStore struct {
+	// DevBytes is the size of the device the store was made on; a
+	// smaller device does not load it.
+	DevBytes     uint64     `json:"dev_bytes,omitempty"`
 	UUID         string     `json:"uuid"`
 	Name         string     `json:"name"`
 	ClusterSize  uint64     `json:"cluster_size"`
@@ -41,14 +44,17 @@ type diskLvol struct {
 	Clones         []string `json:"clones,omitempty"` // UUIDs, in attach order
 	Esnap          string   `json:"esnap,omitempty"`
 	EsnapOnClaimed bool     `json:"esnap_on_claimed,omitempty"`
+	Page           uint64   `json:"page,omitempty"`
+	Extents        []uint64 `json:"extents,omitempty"`
 }
 
 func encodeStore(s *lvstore) diskStore {
-	d := diskStore{UUID: s.uuid, Name: s.name, ClusterSize: s.clusterSize, DataClusters: s.dataClusters,
+	d := diskStore{DevBytes: s.devBytes, UUID: s.uuid, Name: s.name, ClusterSize: s.clusterSize, DataClusters: s.dataClusters,
 		MDPages: s.mdPages, MaxGrowable: s.maxGrowable, Ratio: s.ratio, ClearMethod: s.clearMethod}
 	for _, l := range s.lvols {
 		dl := diskLvol{UUID: l.uuid, Name: l.name, Clusters: l.clusters, Allocated: l.allocated, Thin: l.thin,
-			ReadOnly: l.readOnly, Snapshot: l.snapshot, Esnap: l.esnap, EsnapOnClaimed: l.esnapOnClaimed}
+			ReadOnly: l.readOnly, Snapshot: l.snapshot, Esnap: l.esnap, EsnapOnClaimed: l.esnapOnClaimed,
+			Page: l.page, Extents: l.extents}
 		for _, c := range l.clones {
 			dl.Clones = append(dl.Clones, c.uuid)
 		}
@@ -57,13 +63,14 @@ func encodeStore(s *lvstore) diskStore {
 	return d
 }
 
-// persistLocked writes every aio-backed lvstore to its file.
+// persistLocked writes every lvstore that stands on an aio file to it.
 func (m *model) persistLocked() error {
 	for _, s := range m.stores {
-		if s.base.kind != kindAio {
+		md, ok := mediumOf(s.base)
+		if !ok || md.file == "" {
 			continue
 		}
-		if err := writeMetadata(s.base.filename, encodeStore(s)); err != nil {
+		if err := writeMetadata(md.file, encodeStore(s)); err != nil {
 			return err
 		}
 	}
@@ -133,11 +140,11 @@ func readMetadata(file string) (d diskStore, ok bool, err error) {
 	return d, true, nil
 }
 
-// examineLocked loads the lvstore on a new aio bdev, if its file holds
-// one. Like SPDK's examine, failures only leave the bdev unclaimed.
-func (m *model) examineLocked(b *bdev) {
-	d, ok, err := readMetadata(b.filename)
-	if err != nil || !ok {
+// loadStoreLocked brings back the lvstore d on b, unless one of that
+// UUID or name is already open. Like SPDK's examine, failures only leave
+// the bdev unclaimed.
+func (m *model) loadStoreLocked(b *bdev, d diskStore) {
+	if d.DevBytes > b.size() {
 		return
 	}
 	if _, dup := m.findStoreLocked(d.UUID, true); dup {
@@ -146,18 +153,19 @@ func (m *model) examineLocked(b *bdev) {
 	if _, dup := m.findStoreLocked(d.Name, false); dup {
 		return
 	}
-	s := &lvstore{uuid: d.UUID, name: d.Name, base: b, clusterSize: d.ClusterSize, dataClusters: d.DataClusters,
+	s := &lvstore{devBytes: d.DevBytes, uuid: d.UUID, name: d.Name, base: b, clusterSize: d.ClusterSize, dataClusters: d.DataClusters,
 		mdPages: d.MDPages, maxGrowable: d.MaxGrowable, ratio: d.Ratio, clearMethod: d.ClearMethod}
 	m.stores = append(m.stores, s)
 	byUUID := map[string]*lvol{}
 	for _, dl := range d.Lvols {
 		m.lvolSeq++
-		l := &lvol{uuid: dl.UUID, name: dl.Name, aliasName: dl.Name, lvs: s, seq: m.lvolSeq, clusters: dl.Clusters,
+		l := &lvol{uuid: dl.UUID, name: dl.Name, aliasFull: d.Name + "/" + dl.Name, lvs: s, seq: m.lvolSeq, clusters: dl.Clusters,
 			allocated: dl.Allocated, thin: dl.Thin, readOnly: dl.ReadOnly, snapshot: dl.Snapshot,
-			esnap: dl.Esnap, esnapOnClaimed: dl.EsnapOnClaimed}
+			esnap: dl.Esnap, esnapOnClaimed: dl.EsnapOnClaimed, page: dl.Page, extents: dl.Extents}
 		s.lvols = append(s.lvols, l)
 		byUUID[l.uuid] = l
 	}
+	s.restorePages()
 	for _, dl := range d.Lvols {
 		p := byUUID[dl.UUID]
 		for _, c := range dl.Clones {

@@ -77,8 +77,11 @@ func TestAio_errors(t *testing.T) {
 	tg := NewTarget(Options{})
 	wantErr(t, tg, "bdev_aio_create", obj{"name": "a", "filename": filepath.Join(t.TempDir(), "none")}, -2, "No such file or directory")
 	disk := newDisk(t, 64<<20)
-	must[string](t, tg, "bdev_aio_create", obj{"name": "a", "filename": disk})
-	wantErr(t, tg, "bdev_aio_create", obj{"name": "a", "filename": disk}, -17, "File exists")
+	// A regular file has no block size SPDK can detect.
+	wantErr(t, tg, "bdev_aio_create", obj{"name": "a", "filename": disk}, -22, "Invalid argument")
+	wantErr(t, tg, "bdev_aio_create", obj{"name": "a", "filename": disk, "block_size": 1000}, -22, "Invalid argument")
+	must[string](t, tg, "bdev_aio_create", obj{"name": "a", "filename": disk, "block_size": 512})
+	wantErr(t, tg, "bdev_aio_create", obj{"name": "a", "filename": disk, "block_size": 512}, -17, "File exists")
 	if b := must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "a"})[0]; b.BlockSize != 512 || b.NumBlocks != 131072 {
 		t.Fatalf("aio bdev %+v", b)
 	}

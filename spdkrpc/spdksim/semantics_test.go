@@ -108,8 +108,9 @@ func TestDelete_mergeSemantics(t *testing.T) {
 				t.Fatalf("v after merge: %+v", info)
 			}
 			got := lvolInfo(t, tg, "lvs0/s1").Clones
-			if len(got) != 2 || got[0] != "v" || got[1] != "other" {
-				t.Fatalf("s1 clones = %v, want [v other] (v in s2's place)", got)
+			// spdk_tgt v26.05 re-adds the merged clone at the end.
+			if len(got) != 2 || got[0] != "other" || got[1] != "v" {
+				t.Fatalf("s1 clones = %v, want [other v]", got)
 			}
 		}},
 		{"one clone takes the external snapshot", func(t *testing.T, tg *Target) {

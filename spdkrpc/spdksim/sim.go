@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,8 +49,7 @@ func (s *Sim) SocketPath() string {
 // (transcript 134).
 func IsAsync(method string) bool {
 	m, ok := methods[method]
-	return ok && m.mutates && method != "bdev_malloc_create" && method != "bdev_malloc_delete" &&
-		method != "bdev_aio_create" && method != "bdev_aio_delete"
+	return ok && m.mutates && strings.HasPrefix(method, "bdev_lvol_")
 }
 
 // Start listens on socketPath (removing a stale socket left by a crash)

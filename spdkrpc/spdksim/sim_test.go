@@ -194,7 +194,7 @@ func TestSim_crashAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	c = dial(t, path)
-	if got := send(c, "bdev_lvol_get_lvstores", `{}`); got != `{"jsonrpc":"2.0","id":1,"result":[]}`+"\n" {
+	if got := send(c, "bdev_lvol_get_lvstores", `null`); got != `{"jsonrpc":"2.0","id":1,"result":[]}`+"\n" {
 		t.Fatalf("before examine: %s", got)
 	}
 	send(c, "bdev_aio_create", `{"name":"aio0","filename":"`+disk+`","block_size":4096}`)

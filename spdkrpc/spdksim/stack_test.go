@@ -1,0 +1,94 @@
+package spdksim
+
+import (
+	"testing"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
+)
+
+// The stacking modules as spdk_tgt v26.05 answers them (checked with the
+// differential tester and by hand).
+func TestStack_modules(t *testing.T) {
+	tg := NewTarget(Options{})
+	for _, n := range []string{"m0", "m1", "m2"} {
+		must[string](t, tg, "bdev_malloc_create", obj{"name": n, "num_blocks": 8192, "block_size": 512})
+	}
+	if got := must[[]string](t, tg, "bdev_split_create", obj{"base_bdev": "m0", "split_count": 2}); len(got) != 2 || got[0] != "m0p0" {
+		t.Fatalf("split: %v", got)
+	}
+	wantErr(t, tg, "bdev_split_create", obj{"base_bdev": "m0", "split_count": 2}, -32602, "Failed to create 2 split bdevs from 'm0': File exists")
+	wantErr(t, tg, "bdev_split_delete", obj{"base_bdev": "nope"}, -32602, "No such file or directory")
+	must[string](t, tg, "bdev_passthru_create", obj{"base_bdev_name": "m0p0", "name": "pt"})
+	wantErr(t, tg, "bdev_passthru_create", obj{"base_bdev_name": "m0p1", "name": "pt"}, -17, "File exists")
+	must[bool](t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "raid1", "base_bdevs": []string{"m1", "m2"}})
+	wantErr(t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "raid0", "base_bdevs": []string{"m1"}}, -17, "Failed to create RAID bdev r: File exists")
+	wantErr(t, tg, "bdev_raid_create", obj{"name": "x", "raid_level": "bogus", "base_bdevs": []string{"m1"}}, -32700, "spdk_json_decode_object failed")
+	for name, claim := range map[string]string{"m0": "exclusive_write", "m0p0": "exclusive_write", "m1": "exclusive_write", "pt": ""} {
+		if b := must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": name})[0]; b.Claimed != (claim != "") {
+			t.Errorf("%s claimed %v, want %q", name, b.Claimed, claim)
+		}
+	}
+	// A raid1 survives losing one base, and goes with the last.
+	must[bool](t, tg, "bdev_raid_remove_base_bdev", obj{"name": "m1"})
+	must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "r"})
+	must[bool](t, tg, "bdev_raid_remove_base_bdev", obj{"name": "m2"})
+	wantErr(t, tg, "bdev_get_bdevs", obj{"name": "r"}, -19, "No such device")
+	wantErr(t, tg, "bdev_raid_delete", obj{"name": "r"}, -19, "raid bdev r not found")
+}
+
+// An lvstore on a passthru goes when the passthru does, and examine finds
+// it again on a split part that starts where the passthru did.
+func TestStack_hotRemovedLvstoreComesBack(t *testing.T) {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 8192, "block_size": 4096})
+	must[string](t, tg, "bdev_passthru_create", obj{"base_bdev_name": "m", "name": "pt"})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "pt", "lvs_name": "l", "cluster_sz": 1 << 20})
+	create(t, tg, "l", "v", 4, true)
+	must[bool](t, tg, "bdev_passthru_delete", obj{"name": "pt"})
+	wantErr(t, tg, "bdev_get_bdevs", obj{"name": "l/v"}, -19, "No such device")
+	must[[]string](t, tg, "bdev_split_create", obj{"base_bdev": "m", "split_count": 1})
+	must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "l/v"})
+}
+
+// Calls that never answer on spdk_tgt v26.05 and that the differential
+// tester keeps out of its stream: the simulator does not answer either.
+func TestStack_hangs(t *testing.T) {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 8192, "block_size": 4096})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l", "cluster_sz": 1 << 20})
+	create(t, tg, "l", "ro", 4, false)
+	must[bool](t, tg, "bdev_lvol_set_read_only", obj{"name": "l/ro"})
+	// A failed lvstore on a read-only lvol leaves it held.
+	wantErr(t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "l/ro", "lvs_name": "n", "cluster_sz": 1 << 20}, -32602, "Input/output error")
+	if _, err := call(t, tg, "bdev_lvol_delete", obj{"name": "l/ro"}); err != errNoReply {
+		t.Fatalf("delete of the held lvol: %v, want no reply", err)
+	}
+	// A split that made no part holds its base open.
+	tg = NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 256, "block_size": 4096})
+	if got := must[[]string](t, tg, "bdev_split_create", obj{"base_bdev": "m", "split_count": 1, "split_size_mb": 8}); len(got) != 0 {
+		t.Fatalf("split: %v", got)
+	}
+	if _, err := call(t, tg, "bdev_malloc_delete", obj{"name": "m"}); err != errNoReply {
+		t.Fatalf("delete under an empty split: %v, want no reply", err)
+	}
+}
+
+// Renaming an lvstore to "" is refused while some store was never
+// renamed, and a rename, even to the same name, resets every alias.
+func TestLvstoreRename_pendingNames(t *testing.T) {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 8192, "block_size": 4096})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "a", "cluster_sz": 1 << 20})
+	wantErr(t, tg, "bdev_lvol_rename_lvstore", obj{"old_name": "a", "new_name": ""}, -32602, "File exists")
+	must[bool](t, tg, "bdev_lvol_rename_lvstore", obj{"old_name": "a", "new_name": "b"})
+	must[bool](t, tg, "bdev_lvol_rename_lvstore", obj{"old_name": "b", "new_name": ""})
+	create(t, tg, "", "v", 4, true)
+	snapshot(t, tg, "/v", "s")
+	// The half-applied rename of a snapshot moves its alias ...
+	wantErr(t, tg, "bdev_lvol_rename", obj{"old_name": "/s", "new_name": "t"}, -32602, "Operation not permitted")
+	must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "/t"})
+	// ... until the store is renamed, to the name it has.
+	must[bool](t, tg, "bdev_lvol_rename_lvstore", obj{"old_name": "", "new_name": ""})
+	must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "/s"})
+}
