@@ -336,7 +336,6 @@ var (
 	long100   = strings.Repeat("n", 100)
 	acute64   = strings.Repeat("é", 32) // 64 bytes: a cut at 63 splits a character
 	exactly63 = strings.Repeat("k", 63)
-	splitRaid = "needs bdev_split_create, bdev_passthru_create and bdev_raid_create, which the simulator does not offer"
 )
 
 func advCases() []advCase {
@@ -416,31 +415,31 @@ func advCases() []advCase {
 			layout: layDeep, attack: attack("bdev_lvol_delete", "name", "inner/base2")},
 		{name: "delete_lvstore of the middle of three stacked lvstores", class: classStack, want: mustRefuse,
 			layout: layDeep, attack: attack("bdev_lvol_delete_lvstore", "lvs_name", "inner")},
-		{name: "split_delete beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "split_delete beneath an lvstore", class: classStack, want: mustRefuse,
 			layout: layOnSplit, attack: attack("bdev_split_delete", "base_bdev", "m1")},
-		{name: "malloc_delete beneath a split with an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "malloc_delete beneath a split with an lvstore", class: classStack, want: mustRefuse,
 			layout: layOnSplit, attack: attack("bdev_malloc_delete", "name", "m1")},
-		{name: "passthru_delete beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "passthru_delete beneath an lvstore", class: classStack, want: mustRefuse,
 			layout: layOnPassthru, attack: attack("bdev_passthru_delete", "name", "pt")},
-		{name: "passthru_delete beneath an lvstore by UUID", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "passthru_delete beneath an lvstore by UUID", class: classStack, want: mustRefuse,
 			layout: layOnPassthru, attack: attackByUUID("bdev_passthru_delete", "name", "pt", asIs)},
-		{name: "malloc_delete beneath a passthru with an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "malloc_delete beneath a passthru with an lvstore", class: classStack, want: mustRefuse,
 			layout: layOnPassthru, attack: attack("bdev_malloc_delete", "name", "m2")},
-		{name: "raid_delete of a raid0 beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "raid_delete of a raid0 beneath an lvstore", class: classStack, want: mustRefuse,
 			layout: layOnRaid("raid0"), attack: attack("bdev_raid_delete", "name", "r0")},
-		{name: "raid_delete of a raid0 by UUID", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "raid_delete of a raid0 by UUID", class: classStack, want: mustRefuse,
 			layout: layOnRaid("raid0"), attack: attackByUUID("bdev_raid_delete", "name", "r0", asIs)},
-		{name: "raid_remove_base_bdev of a raid0 member", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "raid_remove_base_bdev of a raid0 member", class: classStack, want: mustRefuse,
 			layout: layOnRaid("raid0"), attack: attack("bdev_raid_remove_base_bdev", "name", "m3")},
-		{name: "malloc_delete of a raid0 member", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "malloc_delete of a raid0 member", class: classStack, want: mustRefuse,
 			layout: layOnRaid("raid0"), attack: attack("bdev_malloc_delete", "name", "m4")},
-		{name: "raid_remove_base_bdev of a concat member", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "raid_remove_base_bdev of a concat member", class: classStack, want: mustRefuse,
 			layout: layOnRaid("concat"), attack: attack("bdev_raid_remove_base_bdev", "name", "m4")},
-		{name: "raid_delete of a raid1 beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "raid_delete of a raid1 beneath an lvstore", class: classStack, want: mustRefuse,
 			layout: layOnRaid("raid1"), attack: attack("bdev_raid_delete", "name", "r0")},
-		{name: "delete of an lvol that is a raid member beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "delete of an lvol that is a raid member beneath an lvstore", class: classStack, want: mustRefuse,
 			layout: layRaidOfLvols, attack: attack("bdev_lvol_delete", "name", "lvs0/r1")},
-		{name: "delete of an lvol split beneath an lvstore", class: classStack, want: mustRefuse, realOnly: splitRaid,
+		{name: "delete of an lvol split beneath an lvstore", class: classStack, want: mustRefuse,
 			layout: laySplitOfLvol, attack: attack("bdev_lvol_delete", "name", "lvs0/base")},
 
 		// --- Chain rewrites. ---
@@ -487,7 +486,7 @@ func advCases() []advCase {
 			layout: layEsnapLvol, attack: attack("bdev_lvol_resize", "name", "lvs1/src", "size_in_mib", 1)},
 		{name: "resize shrink of an esnap parent by UUID in capitals", class: classChain, want: mustFail,
 			layout: layEsnapLvol, attack: attackByUUID("bdev_lvol_resize", "name", "lvs1/src", inCapitals, "size_in_mib", 1)},
-		{name: "resize shrink of an lvol split beneath an lvstore", class: classChain, want: mustRefuse, realOnly: splitRaid,
+		{name: "resize shrink of an lvol split beneath an lvstore", class: classChain, want: mustRefuse,
 			layout: laySplitOfLvol, attack: attack("bdev_lvol_resize", "name", "lvs0/base", "size_in_mib", 4)},
 		{name: "shallow copy onto another lvstore's base", class: classChain, want: mustRefuse,
 			layout: func(l *lay) { layOneClone(l); l.store("m1", "lvs1", 32); l.lvol("lvs1", "y", 4) },
@@ -530,7 +529,7 @@ func advCases() []advCase {
 			layout: func(l *lay) { l.store("m0", "lvs0", 32); l.lvol("lvs0", "a", 4); l.malloc("img2", 4) },
 			direct: func(l *lay) { l.setParentBdev("lvs0/a", "img2") },
 			attack: attack("bdev_malloc_delete", "name", "img2")},
-		{name: "malloc_delete beneath a passthru esnap parent", class: classSharp, want: mustRefuse, realOnly: splitRaid,
+		{name: "malloc_delete beneath a passthru esnap parent", class: classSharp, want: mustRefuse,
 			layout: func(l *lay) {
 				l.store("m0", "lvs0", 32)
 				l.malloc("img", 4)
@@ -538,7 +537,7 @@ func advCases() []advCase {
 				l.esnap("ptimg", "lvs0", "e1")
 			},
 			attack: attack("bdev_malloc_delete", "name", "img")},
-		{name: "split_create of an lvol by its alias (kills SPDK)", class: classSharp, want: mustRefuse, realOnly: splitRaid,
+		{name: "split_create of an lvol by its alias (kills SPDK)", class: classSharp, want: mustRefuse,
 			layout: func(l *lay) { layOneClone(l); l.thick("lvs0", "base", 8) },
 			attack: attack("bdev_split_create", "base_bdev", "lvs0/base", "split_count", 2)},
 		{name: "rename of an lvol to 64 bytes", class: classSharp, want: mustRefuse,
@@ -619,19 +618,19 @@ func advCases() []advCase {
 			layout: layNested, attack: attack("bdev_lvol_delete", "name", "lvs0/x"), check: lvolGone("lvs0/x")},
 		{name: "delete of a leaf at the top of three stacked lvstores", class: classAllow, want: mustAllow, mine: []string{"core/d"},
 			layout: layDeep, attack: attack("bdev_lvol_delete", "name", "core/d"), check: lvolGone("core/d")},
-		{name: "delete of a leaf in an lvstore on a split", class: classAllow, want: mustAllow, mine: []string{"onsplit/a"}, realOnly: splitRaid,
+		{name: "delete of a leaf in an lvstore on a split", class: classAllow, want: mustAllow, mine: []string{"onsplit/a"},
 			layout: layOnSplit, attack: attack("bdev_lvol_delete", "name", "onsplit/a"), check: lvolGone("onsplit/a")},
-		{name: "delete of a leaf in an lvstore on a raid0", class: classAllow, want: mustAllow, mine: []string{"onraid/a"}, realOnly: splitRaid,
+		{name: "delete of a leaf in an lvstore on a raid0", class: classAllow, want: mustAllow, mine: []string{"onraid/a"},
 			layout: layOnRaid("raid0"), attack: attack("bdev_lvol_delete", "name", "onraid/a"), check: lvolGone("onraid/a")},
-		{name: "delete of a leaf in an lvstore on a passthru", class: classAllow, want: mustAllow, mine: []string{"onpt/a"}, realOnly: splitRaid,
+		{name: "delete of a leaf in an lvstore on a passthru", class: classAllow, want: mustAllow, mine: []string{"onpt/a"},
 			layout: layOnPassthru, attack: attack("bdev_lvol_delete", "name", "onpt/a"), check: lvolGone("onpt/a")},
-		{name: "split_delete of an unused split", class: classAllow, want: mustAllow, mine: []string{"m5p0", "m5p1"}, realOnly: splitRaid,
+		{name: "split_delete of an unused split", class: classAllow, want: mustAllow, mine: []string{"m5p0", "m5p1"},
 			layout: layWithLeaf(func(l *lay) {
 				l.malloc("m5", 8)
 				l.call("bdev_split_create", jobj("base_bdev", "m5", "split_count", 2))
 			}),
 			attack: attack("bdev_split_delete", "base_bdev", "m5")},
-		{name: "raid_delete of an unused raid", class: classAllow, want: mustAllow, mine: []string{"r9"}, realOnly: splitRaid,
+		{name: "raid_delete of an unused raid", class: classAllow, want: mustAllow, mine: []string{"r9"},
 			layout: layWithLeaf(func(l *lay) {
 				l.malloc("m6", 8)
 				l.malloc("m7", 8)
