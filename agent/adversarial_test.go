@@ -612,6 +612,29 @@ func (pc propCall) spare(before advTruth, ok bool) advSpare {
 	if ok && pc.renameTo != "" {
 		s.renames[pc.lvs] = pc.renameTo
 	}
+	// A call in an lvstore writes metadata onto its base: an lvol beneath
+	// a nested lvstore may gain clusters, which are that lvstore's own.
+	stores := map[string]bool{}
+	if pc.lvs != "" {
+		stores[pc.lvs] = true
+	}
+	for _, o := range pc.own {
+		if l, ok := before.lvols[o]; ok {
+			stores[lvstoreOf(l.Alias)] = true
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, v := range before.lvstores {
+			name, base, _ := strings.Cut(v, " on ")
+			l, isLvol := before.lvols[base]
+			if stores[name] && isLvol && !s.lvols[base] {
+				s.lvols[base] = true
+				stores[lvstoreOf(l.Alias)] = true
+				changed = true
+			}
+		}
+	}
 	return s
 }
 
