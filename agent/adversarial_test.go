@@ -623,6 +623,21 @@ func (pc propCall) spare(before advTruth, ok bool) advSpare {
 			stores[lvstoreOf(l.Alias)] = true
 		}
 	}
+	// And the lvstores its params name: lvs_name, or lvs/lvol aliases
+	// (a clone of p2/x lands in p2).
+	var ps map[string]any
+	_ = json.Unmarshal([]byte(pc.params), &ps)
+	for k, v := range ps {
+		if str, ok := v.(string); ok {
+			if k == "lvs_name" {
+				stores[str] = true
+			} else if st, _, found := strings.Cut(str, "/"); found {
+				stores[st] = true
+			} else if l, ok := before.lvols[strings.ToLower(str)]; ok {
+				stores[lvstoreOf(l.Alias)] = true
+			}
+		}
+	}
 	for changed := true; changed; {
 		changed = false
 		for _, v := range before.lvstores {
