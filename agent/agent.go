@@ -162,6 +162,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	})
 	a.startHealth(serveCtx, &servers, errc)
 	a.log.Info("agent running", "spdk_socket", a.cfg.SPDKSocket, "rpc_socket", a.cfg.RPCSocket, "health_socket", a.cfg.HealthSocket, "state_dir", a.cfg.StateDir)
+	if why := directReach(a.cfg.SPDKSocket); why != "" {
+		a.log.Warn("not the sole gateway: clients can call spdk_tgt directly, and the guard cannot close races with them (see the README's Sole gateway)", "why", why)
+	}
 
 	var runErr error
 	select {
