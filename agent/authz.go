@@ -3,30 +3,10 @@ package agent
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
 )
-
-// readOnlyMethods are the SPDK methods known not to change anything besides
-// those matching "*_get_*". Every other forwarded method counts as mutating:
-// a method the agent does not know is assumed to change something.
-var readOnlyMethods = []string{
-	"rpc_get_methods",
-	"spdk_get_version",
-	"bdev_wait_for_examine",
-	"framework_wait_init",
-	"bdev_lvol_check_shallow_copy",
-}
-
-// isReadOnly reports whether method is known not to change SPDK's state.
-func isReadOnly(method string) bool {
-	if strings.Contains(method, "_get_") || strings.HasPrefix(method, "notify_") {
-		return true
-	}
-	return slices.Contains(readOnlyMethods, method)
-}
 
 // allowList decides who may call mutating methods.
 type allowList struct {

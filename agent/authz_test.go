@@ -4,13 +4,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spdk-agent/spdk-agent/agent/guard"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
 )
 
-func TestIsReadOnly(t *testing.T) {
+// The guard's table is the agent's one classification: reads pass to
+// anyone, everything else needs the allow list, and a method it does not
+// know is not read-only.
+func TestClassesOfCommonMethods(t *testing.T) {
 	tests := []struct {
-		method string
-		want   bool
+		method   string
+		readOnly bool
 	}{
 		{"bdev_get_bdevs", true},
 		{"bdev_lvol_get_lvols", true},
@@ -26,8 +30,9 @@ func TestIsReadOnly(t *testing.T) {
 		{"some_future_method", false},
 	}
 	for _, tt := range tests {
-		if got := isReadOnly(tt.method); got != tt.want {
-			t.Errorf("isReadOnly(%q) = %v, want %v", tt.method, got, tt.want)
+		e, _ := guard.Lookup(tt.method)
+		if got := e.Class == guard.ReadOnly; got != tt.readOnly {
+			t.Errorf("%s read-only = %v, want %v", tt.method, got, tt.readOnly)
 		}
 	}
 }

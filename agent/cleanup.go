@@ -245,7 +245,7 @@ func (a *Agent) applyStep(ctx context.Context, req *spdkserver.Request, _ spdkrp
 		rep.Skipped = append(rep.Skipped, SkippedStep{Step: step, Reason: "already gone before its delete"})
 		return "skipped", false
 	}
-	d := guard.Decide("bdev_lvol_delete", params, guard.Env{State: st, Uncertain: a.uncertain.has, ReadOnly: a.readOnlyUUID})
+	d := guard.Decide("bdev_lvol_delete", params, a.guardEnv(st))
 	if !d.Allowed {
 		return stopWith(d.Rule, "SPDK's fresh state no longer allows it: "+d.Reason)
 	}

@@ -86,15 +86,15 @@ func (a *Agent) handle(ctx context.Context, req *spdkserver.Request) (any, error
 	if m == "rpc_get_methods" {
 		return a.rpcGetMethods(ctx, req.Params)
 	}
+	e, refused := a.classify(m)
 	if err := guard.CheckNumbers(req.Params); err != nil {
 		// Whatever the method: SPDK would spin decoding it.
-		e := invalidParams(m, err)
-		if !isReadOnly(m) {
-			a.auditRefusal(req, e)
+		bad := invalidParams(m, err)
+		if e.Class != guard.ReadOnly {
+			a.auditRefusal(req, bad)
 		}
-		return nil, e
+		return nil, bad
 	}
-	e, refused := a.classify(m)
 	if refused != nil {
 		a.auditRefusal(req, refused)
 		return nil, refused

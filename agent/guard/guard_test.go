@@ -16,6 +16,16 @@ import (
 //	img: a malloc backing image with two esnap clones
 func stackState(t testing.TB) *State {
 	t.Helper()
+	s, err := NewState(stackRead(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// stackRead is the recorded read behind stackState.
+func stackRead(t testing.TB) Read {
+	t.Helper()
 	raw, err := os.ReadFile("testdata/stack.json")
 	if err != nil {
 		t.Fatal(err)
@@ -28,11 +38,7 @@ func stackState(t testing.TB) *State {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewState(Read{Bdevs: r.Bdevs, Lvstores: r.Lvstores, Lvols: r.Lvols})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return Read{Bdevs: r.Bdevs, Lvstores: r.Lvstores, Lvols: r.Lvols}
 }
 
 const (
@@ -246,26 +252,18 @@ func TestLvstoreOnAReadOnlyLvolIsRefused(t *testing.T) {
 // An lvol bdev the lvol listing lacks is still judged as an lvol: its
 // lvstore is untrustworthy, and nothing in it is removed.
 func TestLvolBdevMissingFromTheLvolListing(t *testing.T) {
-	raw, err := os.ReadFile("testdata/stack.json")
-	if err != nil {
+	r := stackRead(t)
+	var all, lvols []map[string]any
+	if err := json.Unmarshal(r.Lvols, &all); err != nil {
 		t.Fatal(err)
 	}
-	var r struct {
-		Bdevs    json.RawMessage  `json:"bdev_get_bdevs"`
-		Lvstores json.RawMessage  `json:"bdev_lvol_get_lvstores"`
-		Lvols    []map[string]any `json:"bdev_lvol_get_lvols"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
-	}
-	var lvols []map[string]any
-	for _, l := range r.Lvols {
+	for _, l := range all {
 		if l["uuid"] != uuidEsA {
 			lvols = append(lvols, l)
 		}
 	}
-	lraw, _ := json.Marshal(lvols)
-	s, err := NewState(Read{Bdevs: r.Bdevs, Lvstores: r.Lvstores, Lvols: lraw})
+	r.Lvols, _ = json.Marshal(lvols)
+	s, err := NewState(r)
 	if err != nil {
 		t.Fatal(err)
 	}

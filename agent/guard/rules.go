@@ -132,11 +132,10 @@ func plural(n int, one, many string) string {
 
 // checkDeleteLvol: bdev_lvol_delete {name}.
 func checkDeleteLvol(c *call) Decision {
-	name, ok, bad := c.str("name")
-	if bad != nil || !ok {
-		return orAllow(c, bad)
+	name, stop := c.param("name")
+	if stop != nil {
+		return *stop
 	}
-	c.target = name
 	l, found := c.s.LvolForDelete(name)
 	if !found {
 		return c.allow()
@@ -147,12 +146,21 @@ func checkDeleteLvol(c *call) Decision {
 	return d
 }
 
-// orAllow returns the refusal bad, or lets SPDK answer params it rejects.
-func orAllow(c *call, bad *Decision) Decision {
+// param reads the string member key that names the call's target. A
+// non-nil stop is the decision to return at once: the refusal of a member
+// SPDK would read otherwise, or, when the member is absent, letting SPDK
+// answer the params it rejects.
+func (c *call) param(key string) (name string, stop *Decision) {
+	name, ok, bad := c.str(key)
 	if bad != nil {
-		return *bad
+		return "", bad
 	}
-	return c.allow()
+	if !ok {
+		d := c.allow()
+		return "", &d
+	}
+	c.target = name
+	return name, nil
 }
 
 // checkDeleteLvstore: bdev_lvol_delete_lvstore {uuid | lvs_name}.
@@ -202,11 +210,10 @@ func checkDeleteLvstore(c *call) Decision {
 // named by key (bdev_malloc_delete {name}, bdev_opal_delete {bdev_name}).
 func checkDeleteBdev(key string) func(c *call) Decision {
 	return func(c *call) Decision {
-		name, ok, bad := c.str(key)
-		if bad != nil || !ok {
-			return orAllow(c, bad)
+		name, stop := c.param(key)
+		if stop != nil {
+			return *stop
 		}
-		c.target = name
 		b, found := c.s.BdevByName(name)
 		if !found {
 			return c.allow()
@@ -220,11 +227,10 @@ func checkDeleteBdev(key string) func(c *call) Decision {
 // the base. SPDK matches the name given at creation; the guard takes every
 // split whose base is that string or the bdev it names.
 func checkSplitDelete(c *call) Decision {
-	base, ok, bad := c.str("base_bdev")
-	if bad != nil || !ok {
-		return orAllow(c, bad)
+	base, stop := c.param("base_bdev")
+	if stop != nil {
+		return *stop
 	}
-	c.target = base
 	named, _ := c.s.BdevByName(base)
 	var parts []Obj
 	for _, b := range c.s.bdevs {
@@ -250,11 +256,10 @@ func checkSplitDelete(c *call) Decision {
 // SPDK names them <controller>n<nsid>.
 func checkControllerBdevs(key, verb string) func(c *call) Decision {
 	return func(c *call) Decision {
-		name, ok, bad := c.str(key)
-		if bad != nil || !ok {
-			return orAllow(c, bad)
+		name, stop := c.param(key)
+		if stop != nil {
+			return *stop
 		}
-		c.target = name
 		var ns []Obj
 		for _, b := range c.s.bdevs {
 			nsid, ok := strings.CutPrefix(b.Name, name+"n")
@@ -289,11 +294,10 @@ func checkAllNVMe(c *call) Decision {
 // keeps enough members stays; one that does not goes offline, and what
 // stands on it goes with it.
 func checkRaidRemoveBase(c *call) Decision {
-	name, ok, bad := c.str("name")
-	if bad != nil || !ok {
-		return orAllow(c, bad)
+	name, stop := c.param("name")
+	if stop != nil {
+		return *stop
 	}
-	c.target = name
 	m, found := c.s.BdevByName(name)
 	if !found {
 		return c.allow()
@@ -352,11 +356,10 @@ func (c *call) claimedParent(p *Bdev) (Decision, bool) {
 
 // checkCloneBdev: bdev_lvol_clone_bdev {bdev, lvs_name, clone_name}.
 func checkCloneBdev(c *call) Decision {
-	name, ok, bad := c.str("bdev")
-	if bad != nil || !ok {
-		return orAllow(c, bad)
+	name, stop := c.param("bdev")
+	if stop != nil {
+		return *stop
 	}
-	c.target = name
 	p, found := c.s.BdevByName(name)
 	if !found {
 		return c.allow()
@@ -394,11 +397,10 @@ func checkCloneBdev(c *call) Decision {
 // crashes at the next listing).
 func checkRewrite(key, parentKey string, bdevParent bool) func(c *call) Decision {
 	return func(c *call) Decision {
-		name, ok, bad := c.str(key)
-		if bad != nil || !ok {
-			return orAllow(c, bad)
+		name, stop := c.param(key)
+		if stop != nil {
+			return *stop
 		}
-		c.target = name
 		l, found := c.s.LvolByBdevName(name)
 		if !found {
 			return c.allow()
@@ -468,11 +470,10 @@ func contains(os []Obj, o Obj) bool {
 // and then answers "busy".
 func checkShrink(key, sizeKey string, lvolOnly bool) func(c *call) Decision {
 	return func(c *call) Decision {
-		name, ok, bad := c.str(key)
-		if bad != nil || !ok {
-			return orAllow(c, bad)
+		name, stop := c.param(key)
+		if stop != nil {
+			return *stop
 		}
-		c.target = name
 		var b *Bdev
 		var found bool
 		if lvolOnly {
@@ -511,11 +512,10 @@ func checkShrink(key, sizeKey string, lvolOnly bool) func(c *call) Decision {
 // dst_bdev_name} writes the lvol's clusters over the destination, which
 // nothing may stand on (and which must not be what the source reads).
 func checkShallowCopy(c *call) Decision {
-	dn, ok, bad := c.str("dst_bdev_name")
-	if bad != nil || !ok {
-		return orAllow(c, bad)
+	dn, stop := c.param("dst_bdev_name")
+	if stop != nil {
+		return *stop
 	}
-	c.target = dn
 	var touched []Obj
 	var src Obj
 	if sn, ok, bad := c.str("src_lvol_name"); bad != nil {
@@ -550,17 +550,16 @@ func checkShallowCopy(c *call) Decision {
 // snapshot (or of an lvol set read-only) is half done; and it cuts names
 // over the limit silently, possibly inside a character.
 func checkRenameLvol(c *call) Decision {
-	old, ok, bad := c.str("old_name")
-	if bad != nil || !ok {
-		return orAllow(c, bad)
+	old, stop := c.param("old_name")
+	if stop != nil {
+		return *stop
 	}
-	c.target = old
 	nn, _, bad := c.str("new_name")
 	if bad != nil {
 		return *bad
 	}
-	if len(nn) > c.env.MaxNameBytes {
-		return c.deny(RuleNameTooLong, "the new name is %d bytes; SPDK allows %d and a rename would cut it silently", len(nn), c.env.MaxNameBytes)
+	if d, bad := c.nameTooLong(nn); bad {
+		return d
 	}
 	l, found := c.s.LvolByBdevName(old)
 	if !found {
@@ -583,6 +582,15 @@ func checkRenameLvol(c *call) Decision {
 	return d
 }
 
+// nameTooLong refuses a new name over SPDK's limit, which renames do not
+// check: SPDK cuts it silently, possibly inside a character.
+func (c *call) nameTooLong(name string) (Decision, bool) {
+	if len(name) <= c.env.MaxNameBytes {
+		return Decision{}, false
+	}
+	return c.deny(RuleNameTooLong, "the new name is %d bytes; SPDK allows %d and a rename would cut it silently", len(name), c.env.MaxNameBytes), true
+}
+
 // checkRenameLvstore: bdev_lvol_rename_lvstore {old_name, new_name}.
 func checkRenameLvstore(c *call) Decision {
 	old, _, bad := c.str("old_name")
@@ -594,8 +602,8 @@ func checkRenameLvstore(c *call) Decision {
 	if bad != nil {
 		return *bad
 	}
-	if len(nn) > c.env.MaxNameBytes {
-		return c.deny(RuleNameTooLong, "the new name is %d bytes; SPDK allows %d and a rename would cut it silently", len(nn), c.env.MaxNameBytes)
+	if d, bad := c.nameTooLong(nn); bad {
+		return d
 	}
 	if c.s != nil {
 		if st, ok := c.s.LvstoreByName(old); ok {
@@ -611,11 +619,10 @@ func checkRenameLvstore(c *call) Decision {
 // checkSetReadOnly: bdev_lvol_set_read_only {name}; the agent remembers
 // the lvol, since SPDK lists read-only nowhere.
 func checkSetReadOnly(c *call) Decision {
-	name, ok, bad := c.str("name")
-	if bad != nil || !ok {
-		return orAllow(c, bad)
+	name, stop := c.param("name")
+	if stop != nil {
+		return *stop
 	}
-	c.target = name
 	if c.s == nil {
 		return c.allow()
 	}
@@ -702,11 +709,10 @@ func checkCreate(keys ...touchKey) func(c *call) Decision {
 // UUID) rather than by its name; the split bdevs' names derive from the
 // string given, so the guard asks for the name rather than rewrite it.
 func checkSplitCreate(c *call) Decision {
-	base, ok, bad := c.str("base_bdev")
-	if bad != nil || !ok {
-		return orAllow(c, bad)
+	base, stop := c.param("base_bdev")
+	if stop != nil {
+		return *stop
 	}
-	c.target = base
 	b, found := c.s.BdevByName(base)
 	if !found {
 		return c.allow()
@@ -729,11 +735,10 @@ func checkSplitCreate(c *call) Decision {
 // agent to treat the lvol as uncertain when it cannot (read-only set
 // straight on SPDK) and SPDK fails so.
 func checkCreateLvstore(c *call) Decision {
-	name, ok, bad := c.str("bdev_name")
-	if bad != nil || !ok {
-		return orAllow(c, bad)
+	name, stop := c.param("bdev_name")
+	if stop != nil {
+		return *stop
 	}
-	c.target = name
 	b, found := c.s.BdevByName(name)
 	if !found {
 		return c.allow()

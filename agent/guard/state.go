@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
 // Read is one fresh read of SPDK, the raw results of the three listings.
@@ -294,7 +296,7 @@ func (s *State) LvolForDelete(name string) (*Lvol, bool) {
 			return l, true
 		}
 	}
-	if isUUID(name) {
+	if spdkrpc.IsUUID(name) {
 		if l, ok := s.lvols[strings.ToLower(name)]; ok {
 			return l, true
 		}
@@ -308,9 +310,9 @@ func (s *State) LvolForDelete(name string) (*Lvol, bool) {
 }
 
 // LvstoreByUUID is vbdev_get_lvol_store_by_uuid: the string parsed as a
-// UUID (any case) and compared.
+// UUID (any case, as spdk_uuid_parse: spdkrpc.IsUUID's shape) and compared.
 func (s *State) LvstoreByUUID(u string) (*Lvstore, bool) {
-	if !isUUID(u) {
+	if !spdkrpc.IsUUID(u) {
 		return nil, false
 	}
 	st, ok := s.storeIdx["uuid:"+strings.ToLower(u)]
@@ -333,26 +335,4 @@ func (s *State) LvolsIn(st *Lvstore) []*Lvol {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].UUID < out[j].UUID })
 	return out
-}
-
-// isUUID is spdk_uuid_parse's test: 36 characters, hex digits in any case
-// and dashes at 8, 13, 18 and 23.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
