@@ -197,7 +197,11 @@ func (a *Agent) rpcGetMethods(ctx context.Context, params json.RawMessage) (any,
 		spdk, _ := known.([]string)
 		return sortedUnique(append(slices.Clone(spdk), names...)), nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, min(2*time.Second, max(a.cfg.timeoutFor("rpc_get_methods"), time.Millisecond)))
+	wait := 2 * time.Second
+	if d := a.cfg.timeoutFor("rpc_get_methods"); d > 0 {
+		wait = min(wait, d) // zero: no deadline configured
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	res, err := a.pool.CallRaw(ctx, "rpc_get_methods", params)
 	if err != nil {
