@@ -30,7 +30,7 @@ func main() {
 	every := flag.Int("state-every", 1, "compare the whole state every N steps")
 	bin := flag.String("spdk-tgt", os.Getenv(spdktgt.EnvVar), "the spdk_tgt binary (default $"+spdktgt.EnvVar+")")
 	keepGoing := flag.Bool("k", false, "run every seed even after a difference")
-	verbose := flag.Bool("v", false, "print the simulator's state before a differing step")
+	verbose := flag.Bool("v", false, "show every step before a difference with its reply, and the simulator's state before it")
 	minimize := flag.Bool("minimize", false, "shrink the steps that lead to a call spdk_tgt never answers")
 	flag.Parse()
 	if *bin == "" {
@@ -73,7 +73,11 @@ func run(ctx context.Context, bin string, seeds []int64, steps, every int, keepG
 		if err != nil {
 			return 0, err
 		}
-		res, err := difftest.Run(ctx, difftest.Config{Seed: s, Steps: steps, Real: tgt.Socket, Dir: dir, StateEvery: every})
+		cfg := difftest.Config{Seed: s, Steps: steps, Real: tgt.Socket, Dir: dir, StateEvery: every}
+		if verbose {
+			cfg.History = -1 // every step with its reply
+		}
+		res, err := difftest.Run(ctx, cfg)
 		os.RemoveAll(dir)
 		if err != nil {
 			return 0, fmt.Errorf("seed %d: %w", s, err)
@@ -84,10 +88,6 @@ func run(ctx context.Context, bin string, seeds []int64, steps, every int, keepG
 			code = 1
 			fmt.Print(res.Diff)
 			if verbose {
-				fmt.Println("  every step sent:")
-				for _, st := range res.Sent {
-					fmt.Println("   ", st)
-				}
 				fmt.Println("  simulator state before the step:")
 				for _, l := range res.Diff.Before {
 					fmt.Println("   ", l)

@@ -29,6 +29,9 @@ type Config struct {
 	// Script, when set, is sent instead of the seed's random steps (a
 	// replay of Result.Sent, or a part of it).
 	Script []Step
+	// History is how many steps before a difference it shows (default
+	// 12; negative: all).
+	History int
 }
 
 // Result is what a run found.
@@ -124,6 +127,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
+	if cfg.History == 0 {
+		cfg.History = 12
+	}
 	simDir, realDir := filepath.Join(cfg.Dir, "sim"), filepath.Join(cfg.Dir, "spdk")
 	for _, d := range []string{simDir, realDir} {
 		if err := makeFiles(d); err != nil {
@@ -210,7 +216,7 @@ func loop(ctx context.Context, cfg Config, sims, reals *side) (Result, error) {
 		}
 		g.Learn(st, a)
 		hist = append(hist, st.String()+" => "+b)
-		if len(hist) > 12 {
+		if cfg.History >= 0 && len(hist) > cfg.History {
 			hist = hist[1:]
 		}
 		if simState, err = sims.state(); err != nil {
