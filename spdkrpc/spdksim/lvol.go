@@ -93,6 +93,14 @@ func (l *lvol) detach() {
 // newLvolLocked adds an lvol to s and registers its bdev. The caller has
 // checked names, space and metadata pages.
 func (m *model) newLvolLocked(s *lvstore, name string, clusters uint64, thin bool) *lvol {
+	l := m.addLvolLocked(s, name, clusters, thin)
+	m.registerLvolLocked(l)
+	return l
+}
+
+// addLvolLocked adds an lvol to s without registering its bdev: a
+// degraded lvol has none.
+func (m *model) addLvolLocked(s *lvstore, name string, clusters uint64, thin bool) *lvol {
 	m.lvolSeq++
 	l := &lvol{uuid: m.newUUIDLocked(), name: name, aliasFull: s.name + "/" + name, lvs: s, seq: m.lvolSeq, clusters: clusters, thin: thin}
 	l.page, _ = s.takePage()
@@ -102,7 +110,6 @@ func (m *model) newLvolLocked(s *lvstore, name string, clusters uint64, thin boo
 		l.syncExtents()
 	}
 	s.lvols = append(s.lvols, l)
-	m.registerLvolLocked(l)
 	return l
 }
 
@@ -213,6 +220,12 @@ func (m *model) snapshotLocked(p params) (any, error) {
 		return nil, paramsErr(enomem)
 	}
 	if err := m.checkPageAndAliasLocked(o.lvs, name); err != nil {
+		if o.lvs.hasPages(1) {
+			// The alias is taken: SPDK finds it only after the blob
+			// snapshot, which it rolls back all but the origin's thin
+			// flag.
+			o.thin = true
+		}
 		return nil, err
 	}
 	if !writable(o.lvs.base) {
@@ -317,9 +330,17 @@ func (m *model) cloneBdevLocked(p params) (any, error) {
 	if !writable(s.base) {
 		return nil, paramsErr(eio)
 	}
-	claimed := m.claimOfLocked(b) == "read_many_write_one"
-	c := m.newLvolLocked(s, name, b.size()/s.clusterSize, true)
-	c.esnap, c.esnapBdev, c.esnapOnClaimed = b.uuid, b, claimed
+	c := m.addLvolLocked(s, name, b.size()/s.clusterSize, true)
+	c.esnap = b.uuid
+	if !m.readClaimableLocked(b) {
+		// The clone is written, but its external snapshot cannot be
+		// claimed: SPDK keeps it degraded, without a bdev, and dies when
+		// it next tries to open that device (sharp edge 2).
+		c.esnapOnClaimed = true
+		return c.uuid, nil
+	}
+	c.esnapBdev = b
+	m.registerLvolLocked(c)
 	return c.uuid, nil
 }
 

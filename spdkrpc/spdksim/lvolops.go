@@ -227,16 +227,17 @@ func (m *model) setParentBdevLocked(p params) (any, error) {
 		return nil, paramsErr(enodev)
 	}
 	switch {
-	case b == l.bdev, b == l.lvs.base, b.size()%l.lvs.clusterSize != 0:
+	case b == l.bdev, !m.readClaimableLocked(b), b.size()%l.lvs.clusterSize != 0:
+		// A device that cannot be claimed for reading opens degraded,
+		// whose size is no multiple of any cluster.
 		return nil, paramsErr(einval)
 	case l.esnapBdev == b:
 		return nil, paramsErr(eexist)
 	case !l.thin:
 		return nil, paramsErr(einval)
 	}
-	claimed := m.claimOfLocked(b) == "read_many_write_one"
 	l.detach()
-	l.esnap, l.esnapBdev, l.esnapOnClaimed = b.uuid, b, claimed
+	l.esnap, l.esnapBdev = b.uuid, b
 	return true, nil
 }
 

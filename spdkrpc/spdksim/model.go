@@ -190,6 +190,31 @@ func (m *model) claimOfLocked(b *bdev) string {
 	return m.claimsLocked()[b]
 }
 
+// readClaimableLocked says whether SPDK can take a read_many_write_none
+// claim on b, as an external snapshot's device does: b holds that claim
+// already or none, and no descriptor writes to it.
+func (m *model) readClaimableLocked(b *bdev) bool {
+	switch m.claimOfLocked(b) {
+	case "read_many_write_none":
+		return true
+	case "":
+		return !heldForWrite(b)
+	}
+	return false
+}
+
+// writeClaimableLocked says whether SPDK can take a read_many_write_one
+// claim on b (a shallow copy's destination): no claim, no other writer.
+func (m *model) writeClaimableLocked(b *bdev) bool {
+	return m.claimOfLocked(b) == "" && !heldForWrite(b)
+}
+
+// heldForWrite says whether a descriptor that holds no claim writes to b:
+// the one a failed lvstore creation leaves open on a read-only lvol.
+func heldForWrite(b *bdev) bool {
+	return b.kind == kindLvol && b.lvol.wedged
+}
+
 // claimsLocked returns the claim of every claimed bdev, in one pass over
 // the lvols (a listing of thousands of bdevs asks once, not per bdev).
 func (m *model) claimsLocked() map[*bdev]string {

@@ -69,7 +69,7 @@ func (m *model) startShallowCopyLocked(p params) (any, error) {
 	if !ok {
 		return nil, paramsErr(enodev)
 	}
-	if m.claimOfLocked(dst) != "" {
+	if !m.writeClaimableLocked(dst) {
 		return nil, paramsErr(eperm)
 	}
 	c := shallowCopy{clusters: l.allocated}
@@ -79,10 +79,36 @@ func (m *model) startShallowCopyLocked(p params) (any, error) {
 	case dst.size() < l.sizeBytes() || l.lvs.base.blockSize%dst.blockSize != 0:
 		c.err = strerror[einval]
 	}
+	if c.err == "" && dst.kind == kindLvol {
+		c.err = m.copyIntoLvolLocked(l, dst.lvol)
+	}
 	m.copies[m.copySeq] = c
 	return struct {
 		OperationID uint32 `json:"operation_id"`
 	}{m.copySeq}, nil
+}
+
+// copyIntoLvolLocked writes src's allocated clusters into the lvol dst,
+// which allocates them there if dst is thin. The model counts clusters
+// without placing them, so it assumes they land on dst's unallocated
+// ones first, as they do when dst is new. A full lvstore fails the copy.
+func (m *model) copyIntoLvolLocked(src, dst *lvol) string {
+	if !dst.thin {
+		return ""
+	}
+	bytes := src.allocated * src.lvs.clusterSize
+	want := min(dst.clusters, (bytes+dst.lvs.clusterSize-1)/dst.lvs.clusterSize)
+	if want <= dst.allocated {
+		return ""
+	}
+	grow := want - dst.allocated
+	short := grow > dst.lvs.freeClusters()
+	grow = min(grow, dst.lvs.freeClusters())
+	dst.allocated += grow
+	if !dst.syncExtents() || short {
+		return strerror[enospc]
+	}
+	return ""
 }
 
 func (m *model) checkShallowCopyLocked(p params) (any, error) {

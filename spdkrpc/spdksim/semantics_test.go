@@ -207,3 +207,39 @@ func TestSharpEdge4_longRenames(t *testing.T) {
 	wantErr(t, tg, "bdev_lvol_create", obj{"lvs_name": long[:63], "lvol_name": long[:64], "size_in_mib": 4}, -22, "Invalid argument")
 	wantErr(t, tg, "bdev_lvol_snapshot", obj{"lvol_name": long[:63] + "/" + long[:63], "snapshot_name": long[:64]}, -32602, "Invalid argument")
 }
+
+// A snapshot whose alias is taken (by a half-done rename) fails after
+// SPDK made the blob snapshot; rolled back, it leaves the origin thin.
+func TestSnapshot_takenAliasLeavesOriginThin(t *testing.T) {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 65536, "block_size": 512})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l"})
+	create(t, tg, "l", "v0", 4, false)
+	snapshot(t, tg, "l/v0", "s1")
+	wantErr(t, tg, "bdev_lvol_rename", obj{"old_name": "l/s1", "new_name": "taken"}, -32602, "Operation not permitted")
+	create(t, tg, "l", "v2", 4, false)
+	wantErr(t, tg, "bdev_lvol_snapshot", obj{"lvol_name": "l/v2", "snapshot_name": "taken"}, -32602, "File exists")
+	lvols := must[[]spdkrpc.Lvol](t, tg, "bdev_lvol_get_lvols", obj{"lvs_name": "l"})
+	if len(lvols) != 3 {
+		t.Fatalf("%d lvols, want 3 (no snapshot left behind)", len(lvols))
+	}
+	if v2 := lvols[2]; v2.Name != "v2" || !v2.IsThinProvisioned || v2.IsClone || v2.NumAllocatedClusters != 1 {
+		t.Errorf("v2 after the failed snapshot: %+v, want thin, no clone, 1 cluster", v2)
+	}
+}
+
+// A shallow copy into a thin lvol allocates there what it writes.
+func TestShallowCopy_allocatesInThinDestination(t *testing.T) {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 65536, "block_size": 512})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l"})
+	create(t, tg, "l", "src", 4, false)
+	must[bool](t, tg, "bdev_lvol_set_read_only", obj{"name": "l/src"})
+	create(t, tg, "l", "dst", 8, true)
+	must[any](t, tg, "bdev_lvol_start_shallow_copy", obj{"src_lvol_name": "l/src", "dst_bdev_name": "l/dst"})
+	for _, l := range must[[]spdkrpc.Lvol](t, tg, "bdev_lvol_get_lvols", obj{"lvs_name": "l"}) {
+		if l.Name == "dst" && l.NumAllocatedClusters != 1 {
+			t.Errorf("dst holds %d clusters after the copy, want 1", l.NumAllocatedClusters)
+		}
+	}
+}

@@ -92,3 +92,37 @@ func TestLvstoreRename_pendingNames(t *testing.T) {
 	must[bool](t, tg, "bdev_lvol_rename_lvstore", obj{"old_name": "", "new_name": ""})
 	must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "/s"})
 }
+
+// An external snapshot is claimed read_many_write_none, which SPDK cannot
+// take on a bdev claimed otherwise or held open for writing: a clone of it
+// is created degraded (no bdev), a re-parent onto it is refused, and a
+// shallow copy cannot take it as destination (spdk_tgt v26.05, by hand).
+func TestClaims_externalSnapshotNeedsReadClaim(t *testing.T) {
+	tg := NewTarget(Options{NoDefects: true})
+	for _, n := range []string{"m0", "m1"} {
+		must[string](t, tg, "bdev_malloc_create", obj{"name": n, "num_blocks": 65536, "block_size": 512})
+	}
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m0", "lvs_name": "l0"})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m1", "lvs_name": "l1"})
+	create(t, tg, "l0", "held", 4, false)
+	must[bool](t, tg, "bdev_lvol_set_read_only", obj{"name": "l0/held"})
+	wantErr(t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "l0/held", "lvs_name": "n"}, -32602, "Input/output error")
+	create(t, tg, "l1", "t", 4, true)
+	create(t, tg, "l1", "src", 4, true)
+	must[bool](t, tg, "bdev_lvol_set_read_only", obj{"name": "l1/src"})
+	for _, esnap := range []string{"m0", "l0/held"} {
+		must[string](t, tg, "bdev_lvol_clone_bdev", obj{"bdev": esnap, "lvs_name": "l1", "clone_name": "c-" + esnap[:2]})
+		wantErr(t, tg, "bdev_get_bdevs", obj{"name": "l1/c-" + esnap[:2]}, -19, "No such device")
+		wantErr(t, tg, "bdev_lvol_set_parent_bdev", obj{"lvol_name": "l1/t", "parent_name": esnap}, -32602, "Invalid argument")
+		wantErr(t, tg, "bdev_lvol_start_shallow_copy", obj{"src_lvol_name": "l1/src", "dst_bdev_name": esnap}, -32602, "Operation not permitted")
+	}
+	for _, l := range must[[]spdkrpc.Lvol](t, tg, "bdev_lvol_get_lvols", obj{"lvs_name": "l1"}) {
+		if want := l.Name[0] == 'c'; l.IsDegraded != want || l.IsEsnapClone != want {
+			t.Errorf("%s: degraded %v, esnap clone %v; want both %v", l.Name, l.IsDegraded, l.IsEsnapClone, want)
+		}
+	}
+	// Neither device gained a claim from the failed clones.
+	if b := must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "l0/held"})[0]; b.Claimed {
+		t.Error("l0/held is claimed")
+	}
+}

@@ -100,6 +100,39 @@ func (s *side) do(st Step) (sent, reply string, err error) {
 	return sent, reply, err
 }
 
+// settle waits, after a shallow copy was started, until SPDK has finished
+// it and released its destination: the copy runs in the background on a
+// real target and at once in the simulator, and the state compared next
+// must not depend on how far it got.
+func (s *side) settle(sent, reply string, timeout time.Duration) error {
+	if !strings.HasPrefix(sent, "bdev_lvol_start_shallow_copy ") || !strings.Contains(reply, "operation_id") {
+		return nil
+	}
+	var p struct {
+		Dst string `json:"dst_bdev_name"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(sent, "bdev_lvol_start_shallow_copy ")), &p); err != nil {
+		return fmt.Errorf("difftest: shallow copy params: %w", err)
+	}
+	q, _ := json.Marshal(map[string]string{"name": p.Dst})
+	for end := time.Now().Add(timeout); ; time.Sleep(5 * time.Millisecond) {
+		line, err := s.c.call("bdev_get_bdevs", q)
+		if err != nil {
+			return err
+		}
+		norm, err := s.n.reply(line)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(norm, `"claimed":true`) {
+			return nil
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("difftest: shallow copy to %s still running after %v", p.Dst, timeout)
+		}
+	}
+}
+
 var listings = []string{"bdev_get_bdevs", "bdev_lvol_get_lvstores", "bdev_lvol_get_lvols"}
 
 // state returns the three normalized listings.
@@ -213,6 +246,9 @@ func loop(ctx context.Context, cfg Config, sims, reals *side) (Result, error) {
 		}
 		if a != b {
 			return diff(i, st, simSent, realSent, a, b, "")
+		}
+		if err := reals.settle(realSent, b, cfg.Timeout); err != nil {
+			return res, err
 		}
 		g.Learn(st, a)
 		hist = append(hist, st.String()+" => "+b)
