@@ -23,6 +23,11 @@ type lvol struct {
 	// left held: SPDK never finishes deleting it.
 	wedged    bool
 	allocated uint64
+	// strayExtent marks an lvol whose extent page, taken from a larger
+	// snapshot it absorbed, still maps clusters past its end: deleting
+	// it fails half-way (-32603 EINVAL), the lvol gone and what it held
+	// leaked. A resize rewrites the page; a snapshot takes it along.
+	strayExtent bool
 	// page is the blob id (its first md page); extents its extent pages.
 	page    uint64
 	extents []uint64
@@ -233,6 +238,7 @@ func (m *model) snapshotLocked(p params) (any, error) {
 	}
 	s := m.newLvolLocked(o.lvs, name, o.clusters, o.thin)
 	s.snapshot, s.readOnly, s.allocated = true, true, o.allocated
+	s.strayExtent, o.strayExtent = o.strayExtent, false
 	io := liveIOTypes(s.bdev) // a snapshot registers read-only
 	s.bdev.io = &io
 	// The snapshot takes over the origin's clusters with their extent

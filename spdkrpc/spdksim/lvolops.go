@@ -61,6 +61,14 @@ func (m *model) deleteLvolLocked(p params) (any, error) {
 	if len(l.clones) == 1 {
 		m.mergeIntoCloneLocked(l, l.clones[0])
 	}
+	if l.strayExtent {
+		// Persisting the emptied blob fails: SPDK forgets the lvol but
+		// never releases its clusters and md pages.
+		l.lvs.leaked += l.allocated
+		l.page, l.extents = noPage, nil
+		m.removeLvolLocked(l)
+		return nil, internalErr(einval)
+	}
 	m.removeLvolLocked(l)
 	return true, nil
 }
@@ -69,6 +77,11 @@ func (m *model) deleteLvolLocked(p params) (any, error) {
 // does: the snapshot's clusters move into the clone, and the clone takes
 // the snapshot's own parent (snapshot or external), or none.
 func (m *model) mergeIntoCloneLocked(s, c *lvol) {
+	if c.allocated == 0 && (s.strayExtent || s.allocated > c.clusters) {
+		// The clone had no extent page and takes the snapshot's, which
+		// maps clusters beyond the clone's end (or already did).
+		c.strayExtent = true
+	}
 	c.allocated = min(c.clusters, c.allocated+s.allocated)
 	s.allocated = 0
 	s.syncExtents()
@@ -159,6 +172,9 @@ func (m *model) resizeLocked(p params) (any, error) {
 			return nil, paramsErr(enospc)
 		}
 		l.allocated += grow
+	}
+	if clusters != l.clusters {
+		l.strayExtent = false
 	}
 	if clusters < l.clusters && m.claimOfLocked(l.bdev) != "" {
 		// The blob shrinks first; the bdev, open by what stands on it or

@@ -8,6 +8,9 @@ import "slices"
 // (bdev_lvol_set_parent opens the parent's id in the lvol's own
 // blobstore), so the ids, not only their count, are modelled.
 
+// noPage is no md page: a leaked lvol's, whose pages stay taken.
+const noPage = ^uint64(0)
+
 // takePage claims the lowest free md page of s, or reports none left.
 func (s *lvstore) takePage() (uint64, bool) {
 	for i := range s.mdPages {

@@ -44,6 +44,7 @@ type diskLvol struct {
 	Clones         []string `json:"clones,omitempty"` // UUIDs, in attach order
 	Esnap          string   `json:"esnap,omitempty"`
 	EsnapOnClaimed bool     `json:"esnap_on_claimed,omitempty"`
+	StrayExtent    bool     `json:"stray_extent,omitempty"`
 	Page           uint64   `json:"page,omitempty"`
 	Extents        []uint64 `json:"extents,omitempty"`
 }
@@ -54,7 +55,7 @@ func encodeStore(s *lvstore) diskStore {
 	for _, l := range s.lvols {
 		dl := diskLvol{UUID: l.uuid, Name: l.name, Clusters: l.clusters, Allocated: l.allocated, Thin: l.thin,
 			ReadOnly: l.readOnly, Snapshot: l.snapshot, Esnap: l.esnap, EsnapOnClaimed: l.esnapOnClaimed,
-			Page: l.page, Extents: l.extents}
+			StrayExtent: l.strayExtent, Page: l.page, Extents: l.extents}
 		for _, c := range l.clones {
 			dl.Clones = append(dl.Clones, c.uuid)
 		}
@@ -161,7 +162,7 @@ func (m *model) loadStoreLocked(b *bdev, d diskStore) {
 		m.lvolSeq++
 		l := &lvol{uuid: dl.UUID, name: dl.Name, aliasFull: d.Name + "/" + dl.Name, lvs: s, seq: m.lvolSeq, clusters: dl.Clusters,
 			allocated: dl.Allocated, thin: dl.Thin, readOnly: dl.ReadOnly, snapshot: dl.Snapshot,
-			esnap: dl.Esnap, esnapOnClaimed: dl.EsnapOnClaimed, page: dl.Page, extents: dl.Extents}
+			esnap: dl.Esnap, esnapOnClaimed: dl.EsnapOnClaimed, strayExtent: dl.StrayExtent, page: dl.Page, extents: dl.Extents}
 		s.lvols = append(s.lvols, l)
 		byUUID[l.uuid] = l
 	}

@@ -33,6 +33,9 @@ type bdevView struct {
 		Passthru *struct {
 			BaseBdevName string `json:"base_bdev_name"`
 		} `json:"passthru"`
+		Aio *struct {
+			Filename string `json:"filename"`
+		} `json:"aio"`
 		Raid *struct {
 			Level string `json:"raid_level"`
 			Bases []struct {
