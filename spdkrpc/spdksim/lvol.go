@@ -127,21 +127,35 @@ func (m *model) registerLvolLocked(l *lvol) {
 	m.registerLocked(l.bdev)
 }
 
-// writable says whether writes to b reach its medium: not through a
-// read-only lvol anywhere beneath it. An lvstore on such a device fails
-// every metadata write with EIO.
-func writable(b *bdev) bool {
+// writeLocked writes metadata to b and says whether it reached b's
+// medium: not through a read-only lvol anywhere beneath it. An lvstore on
+// such a device fails every metadata write with EIO. A raid1 write
+// succeeds when one member takes it; a member that fails it is failed
+// out of the raid, as SPDK's raid1 does on a write error.
+func (m *model) writeLocked(b *bdev) bool {
 	switch b.kind {
 	case kindLvol:
 		return !b.lvol.readOnly
 	case kindSplit, kindPassthru:
-		return writable(b.base)
+		return m.writeLocked(b.base)
 	case kindRaid:
+		var failed []*bdev
 		for _, x := range b.raid.bases {
-			if x != nil && !writable(x) {
-				return false
+			if x != nil && !m.writeLocked(x) {
+				failed = append(failed, x)
 			}
 		}
+		if len(failed) == 0 {
+			return true
+		}
+		if b.raid.level != "raid1" {
+			return false
+		}
+		all := len(failed) == b.raid.members()
+		for _, x := range failed {
+			m.raidLoseBaseLocked(b, x) // the last one takes the raid
+		}
+		return !all
 	}
 	return true
 }
@@ -195,7 +209,7 @@ func (m *model) createLvolLocked(p params) (any, error) {
 	if err := m.checkPageAndAliasLocked(s, name); err != nil {
 		return nil, err
 	}
-	if !writable(s.base) {
+	if !m.writeLocked(s.base) {
 		return nil, paramsErr(eio)
 	}
 	return m.newLvolLocked(s, name, clusters, thin).uuid, nil
@@ -233,7 +247,7 @@ func (m *model) snapshotLocked(p params) (any, error) {
 		}
 		return nil, err
 	}
-	if !writable(o.lvs.base) {
+	if !m.writeLocked(o.lvs.base) {
 		return nil, paramsErr(eio)
 	}
 	s := m.newLvolLocked(o.lvs, name, o.clusters, o.thin)
@@ -289,7 +303,7 @@ func (m *model) cloneLocked(p params) (any, error) {
 	if err := m.checkPageAndAliasLocked(s.lvs, name); err != nil {
 		return nil, err
 	}
-	if !writable(s.lvs.base) {
+	if !m.writeLocked(s.lvs.base) {
 		return nil, paramsErr(eio)
 	}
 	c := m.newLvolLocked(s.lvs, name, s.clusters, true)
@@ -333,7 +347,7 @@ func (m *model) cloneBdevLocked(p params) (any, error) {
 	if err := m.checkPageAndAliasLocked(s, name); err != nil {
 		return nil, err
 	}
-	if !writable(s.base) {
+	if !m.writeLocked(s.base) {
 		return nil, paramsErr(eio)
 	}
 	c := m.addLvolLocked(s, name, b.size()/s.clusterSize, true)

@@ -176,7 +176,7 @@ func (m *model) resizeLocked(p params) (any, error) {
 	if clusters != l.clusters {
 		l.strayExtent = false
 	}
-	if clusters < l.clusters && m.claimOfLocked(l.bdev) != "" {
+	if clusters < l.clusters && m.openLocked(l.bdev) {
 		// The blob shrinks first; the bdev, open by what stands on it or
 		// reads from it, refuses to (sharp edge 12): the clusters are gone.
 		l.allocated = min(l.allocated, clusters)

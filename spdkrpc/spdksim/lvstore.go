@@ -188,7 +188,7 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 	if e != 0 {
 		return nil, paramsErr(e)
 	}
-	if !writable(b) {
+	if !m.writeLocked(b) {
 		// Writing the new blobstore's metadata fails, and a failed
 		// creation on a read-only lvol leaves it held: deleting it later
 		// never answers.

@@ -209,6 +209,22 @@ func (m *model) writeClaimableLocked(b *bdev) bool {
 	return m.claimOfLocked(b) == "" && !heldForWrite(b)
 }
 
+// openLocked says whether any descriptor is open on b: every claim
+// holds one, and so do a split that made no part (reading) and a failed
+// lvstore creation on a read-only lvol (writing). SPDK refuses to shrink
+// an open bdev.
+func (m *model) openLocked(b *bdev) bool {
+	if m.claimOfLocked(b) != "" || heldForWrite(b) {
+		return true
+	}
+	for _, c := range m.splits {
+		if c.base == b {
+			return true
+		}
+	}
+	return false
+}
+
 // heldForWrite says whether a descriptor that holds no claim writes to b:
 // the one a failed lvstore creation leaves open on a read-only lvol.
 func heldForWrite(b *bdev) bool {

@@ -122,6 +122,17 @@ func (m *model) raidRemoveBaseLocked(p params) (any, error) {
 	return nil, msgErr(-int(enodev), "Failed to remove base bdev from raid bdev")
 }
 
+// members counts the bases r still has.
+func (r *raidInfo) members() int {
+	n := 0
+	for _, x := range r.bases {
+		if x != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // raidLoseBaseLocked takes b out of raid r: a raid1 with another base
 // left degrades, any other raid goes (with what stands on it).
 func (m *model) raidLoseBaseLocked(r, b *bdev) bool {

@@ -126,3 +126,41 @@ func TestClaims_externalSnapshotNeedsReadClaim(t *testing.T) {
 		t.Error("l0/held is claimed")
 	}
 }
+
+// A split that made no part keeps its base open, and SPDK refuses to
+// shrink an open bdev.
+func TestResize_emptySplitHoldsBaseOpen(t *testing.T) {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 65536, "block_size": 512})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l", "cluster_sz": 1 << 20})
+	create(t, tg, "l", "v", 5, true)
+	create(t, tg, "l", "w", 5, true)
+	if got := must[[]string](t, tg, "bdev_split_create", obj{"base_bdev": "l/v", "split_count": 2, "split_size_mb": 8}); len(got) != 0 {
+		t.Fatalf("split: %v", got)
+	}
+	wantErr(t, tg, "bdev_lvol_resize", obj{"name": "l/v", "size_in_mib": 0}, -32602, "Device or resource busy")
+	must[bool](t, tg, "bdev_lvol_resize", obj{"name": "l/v", "size_in_mib": 8})
+	must[bool](t, tg, "bdev_lvol_resize", obj{"name": "l/w", "size_in_mib": 0})
+}
+
+// A raid1 write succeeds when one member takes it; a read-only lvol
+// member fails it and is failed out of the raid (spdk_tgt v26.05).
+func TestRaid1_readOnlyMemberFailedOutOnWrite(t *testing.T) {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 65536, "block_size": 512})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m1", "num_blocks": 16384, "block_size": 512})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l", "cluster_sz": 1 << 20})
+	ro := create(t, tg, "l", "ro", 8, false)
+	must[bool](t, tg, "bdev_lvol_set_read_only", obj{"name": "l/ro"})
+	must[bool](t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "raid1", "base_bdevs": []string{"m1", "l/ro"}})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "r", "lvs_name": "top", "cluster_sz": 1 << 20})
+	if b := must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": ro})[0]; b.Claimed {
+		t.Error("the read-only member is still claimed by the raid")
+	}
+	// With only read-only members the write fails, and the raid goes.
+	ro2 := create(t, tg, "l", "ro2", 8, false)
+	must[bool](t, tg, "bdev_lvol_set_read_only", obj{"name": "l/ro2"})
+	must[bool](t, tg, "bdev_raid_create", obj{"name": "r2", "raid_level": "raid1", "base_bdevs": []string{ro, ro2}})
+	wantErr(t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "r2", "lvs_name": "top2", "cluster_sz": 1 << 20}, -32602, "Input/output error")
+	wantErr(t, tg, "bdev_get_bdevs", obj{"name": "r2"}, -19, "No such device")
+}
