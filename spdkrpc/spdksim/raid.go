@@ -47,7 +47,9 @@ func (m *model) raidCreateLocked(p params) (any, error) {
 		if seen[b] || m.claimOfLocked(b) != "" {
 			return nil, raidErr(name, eperm)
 		}
-		if b.blockSize != bases0(bases, b).blockSize {
+		// Each base is checked as it is configured, in order: its data
+		// must start inside it, then its block size match the first's.
+		if b.numBlocks == 0 || b.blockSize != bases0(bases, b).blockSize {
 			return nil, raidErr(name, einval)
 		}
 		seen[b] = true

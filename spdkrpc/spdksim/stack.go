@@ -72,9 +72,6 @@ func (m *model) splitCreateLocked(p params) (any, error) {
 		m.splits = append(m.splits, &splitConfig{baseName: name})
 		return []string{}, nil
 	}
-	if m.claimOfLocked(b) != "" {
-		return nil, splitErr(p, enomem)
-	}
 	size := b.numBlocks / count
 	if mb := p.uint("split_size_mb"); mb != 0 {
 		if (mb<<20)%b.blockSize != 0 {
@@ -87,6 +84,11 @@ func (m *model) splitCreateLocked(p params) (any, error) {
 		n = 0
 	} else if maxN := b.numBlocks / size; n > maxN {
 		n = maxN
+	}
+	if n > 0 && m.claimOfLocked(b) != "" {
+		// The first part claims the base; a split that makes none only
+		// opens it, which a claim does not stop.
+		return nil, splitErr(p, enomem)
 	}
 	c := &splitConfig{baseName: b.name, base: b}
 	for i := range n {

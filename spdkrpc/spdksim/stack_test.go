@@ -164,3 +164,28 @@ func TestRaid1_readOnlyMemberFailedOutOnWrite(t *testing.T) {
 	wantErr(t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "r2", "lvs_name": "top2", "cluster_sz": 1 << 20}, -32602, "Input/output error")
 	wantErr(t, tg, "bdev_get_bdevs", obj{"name": "r2"}, -19, "No such device")
 }
+
+// A split that makes no part does not claim its base, so a claimed base
+// takes it (spdk_tgt v26.05: the claim comes with the first part).
+func TestSplit_noPartOnClaimedBase(t *testing.T) {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 2048, "block_size": 4096})
+	must[[]string](t, tg, "bdev_split_create", obj{"base_bdev": "m", "split_count": 2})
+	if got := must[[]string](t, tg, "bdev_split_create", obj{"base_bdev": "mp0", "split_count": 1, "split_size_mb": 8}); len(got) != 0 {
+		t.Fatalf("split of a claimed base too small for a part: %v", got)
+	}
+	must[[]string](t, tg, "bdev_split_create", obj{"base_bdev": "mp1", "split_count": 1})
+	wantErr(t, tg, "bdev_split_create", obj{"base_bdev": "m", "split_count": 1}, -32602, "Failed to create 1 split bdevs from 'm': File exists")
+}
+
+// raid bases are configured in order, each checked whole: an empty base
+// fails (EINVAL) before a later claimed one would (EPERM).
+func TestRaid_basesCheckedInOrder(t *testing.T) {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 65536, "block_size": 512})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m1", "num_blocks": 8192, "block_size": 512})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l", "cluster_sz": 1 << 20})
+	empty := create(t, tg, "l", "empty", 0, true)
+	wantErr(t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "concat", "strip_size_kb": 64, "base_bdevs": []string{empty, "m", "m1"}}, -22, "Failed to create RAID bdev r: Invalid argument")
+	wantErr(t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "concat", "strip_size_kb": 64, "base_bdevs": []string{"m1", "m", empty}}, -1, "Failed to create RAID bdev r: Operation not permitted")
+}
