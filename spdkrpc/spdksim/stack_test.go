@@ -146,10 +146,7 @@ func TestResize_emptySplitHoldsBaseOpen(t *testing.T) {
 // A raid1 write succeeds when one member takes it; a read-only lvol
 // member fails it and is failed out of the raid (spdk_tgt v26.05).
 func TestRaid1_readOnlyMemberFailedOutOnWrite(t *testing.T) {
-	tg := NewTarget(Options{})
-	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 65536, "block_size": 512})
-	must[string](t, tg, "bdev_malloc_create", obj{"name": "m1", "num_blocks": 16384, "block_size": 512})
-	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l", "cluster_sz": 1 << 20})
+	tg := storeAndSpare(t, 16384)
 	ro := create(t, tg, "l", "ro", 8, false)
 	must[bool](t, tg, "bdev_lvol_set_read_only", obj{"name": "l/ro"})
 	must[bool](t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "raid1", "base_bdevs": []string{"m1", "l/ro"}})
@@ -181,11 +178,18 @@ func TestSplit_noPartOnClaimedBase(t *testing.T) {
 // raid bases are configured in order, each checked whole: an empty base
 // fails (EINVAL) before a later claimed one would (EPERM).
 func TestRaid_basesCheckedInOrder(t *testing.T) {
-	tg := NewTarget(Options{})
-	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 65536, "block_size": 512})
-	must[string](t, tg, "bdev_malloc_create", obj{"name": "m1", "num_blocks": 8192, "block_size": 512})
-	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l", "cluster_sz": 1 << 20})
+	tg := storeAndSpare(t, 8192)
 	empty := create(t, tg, "l", "empty", 0, true)
 	wantErr(t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "concat", "strip_size_kb": 64, "base_bdevs": []string{empty, "m", "m1"}}, -22, "Failed to create RAID bdev r: Invalid argument")
 	wantErr(t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "concat", "strip_size_kb": 64, "base_bdevs": []string{"m1", "m", empty}}, -1, "Failed to create RAID bdev r: Operation not permitted")
+}
+
+// storeAndSpare is a target with lvstore "l" (1 MiB clusters) on a 32 MiB
+// malloc "m", and a spare malloc "m1" of spareBlocks 512-byte blocks.
+func storeAndSpare(t *testing.T, spareBlocks int) *Target {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 65536, "block_size": 512})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m1", "num_blocks": spareBlocks, "block_size": 512})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l", "cluster_sz": 1 << 20})
+	return tg
 }
