@@ -2,6 +2,7 @@ package spdksim
 
 import (
 	"math/rand"
+	"slices"
 	"strings"
 	"sync"
 
@@ -73,6 +74,9 @@ type model struct {
 
 	// splits are the split configurations, by base bdev name.
 	splits []*splitConfig
+	// offline are the raids that lost a base they cannot run without:
+	// unregistered, still configured, holding their other bases.
+	offline []*bdev
 	// passthrus are the passthru configurations: name -> base bdev name.
 	passthrus map[string]string
 	// meta is what hot-removed lvstores left on in-memory media.
@@ -242,7 +246,7 @@ func (m *model) claimsLocked() map[*bdev]string {
 			}
 		}
 	}
-	for _, b := range m.bdevs {
+	for _, b := range slices.Concat(m.bdevs, m.offline) {
 		for _, x := range b.stackedBases() {
 			out[x] = "exclusive_write"
 		}

@@ -2,6 +2,7 @@ package spdksim
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
@@ -23,10 +24,8 @@ func (m *model) raidCreateLocked(p params) (any, error) {
 	if !ok {
 		return nil, msgErr(spdkrpc.CodeParseError, "spdk_json_decode_object failed")
 	}
-	for _, b := range m.bdevs {
-		if b.kind == kindRaid && b.name == name {
-			return nil, raidErr(name, eexist)
-		}
+	if _, dup := m.raidNamedLocked(name); dup {
+		return nil, raidErr(name, eexist)
 	}
 	strip := p.uint("strip_size_kb")
 	names := p.strs("base_bdevs")
@@ -93,21 +92,26 @@ func bases0(bases []*bdev, b *bdev) *bdev {
 
 func (m *model) raidDeleteLocked(p params) (any, error) {
 	name := p.str("name")
-	for _, b := range m.bdevs {
-		if b.kind == kindRaid && b.name == name {
-			if !m.hotRemoveLocked(b) {
-				return nil, errNoReply
-			}
+	b, ok := m.raidNamedLocked(name)
+	if !ok {
+		return nil, msgErr(-int(enodev), "raid bdev "+name+" not found")
+	}
+	for i, x := range m.offline {
+		if x == b {
+			m.offline = append(m.offline[:i:i], m.offline[i+1:]...)
 			return true, nil
 		}
 	}
-	return nil, msgErr(-int(enodev), "raid bdev "+name+" not found")
+	if !m.hotRemoveLocked(b) {
+		return nil, errNoReply
+	}
+	return true, nil
 }
 
 func (m *model) raidRemoveBaseLocked(p params) (any, error) {
 	b, ok := m.findBdevLocked(p.str("name"))
 	if ok {
-		for _, x := range append([]*bdev(nil), m.bdevs...) {
+		for _, x := range append(append([]*bdev(nil), m.bdevs...), m.offline...) {
 			if x.kind != kindRaid {
 				continue
 			}
@@ -150,11 +154,36 @@ func (m *model) raidLoseBaseLocked(r, b *bdev) bool {
 	if slot < 0 {
 		return true
 	}
+	r.raid.bases[slot] = nil
 	if r.raid.level == "raid1" && left > 0 {
-		r.raid.bases[slot] = nil
 		return true
 	}
-	return m.hotRemoveLocked(r)
+	for i, x := range m.offline {
+		if x == r {
+			if left == 0 {
+				m.offline = append(m.offline[:i:i], m.offline[i+1:]...)
+			}
+			return true
+		}
+	}
+	// The raid goes offline: its bdev goes with what stands on it, the
+	// configuration stays and keeps the bases it has left claimed until
+	// bdev_raid_delete.
+	ok := m.hotRemoveLocked(r)
+	if left > 0 {
+		m.offline = append(m.offline, r)
+	}
+	return ok
+}
+
+// raidNamedLocked finds a raid by name, online or offline.
+func (m *model) raidNamedLocked(name string) (*bdev, bool) {
+	for _, b := range slices.Concat(m.bdevs, m.offline) {
+		if b.kind == kindRaid && b.name == name {
+			return b, true
+		}
+	}
+	return nil, false
 }
 
 type raidBaseJSON struct {

@@ -244,7 +244,7 @@ func (m *model) removeAboveLocked(b *bdev) bool {
 			break
 		}
 	}
-	for _, x := range append([]*bdev(nil), m.bdevs...) {
+	for _, x := range append(append([]*bdev(nil), m.bdevs...), m.offline...) {
 		switch {
 		case x.kind == kindPassthru && x.base == b:
 			ok = m.hotRemoveLocked(x) && ok

@@ -193,3 +193,21 @@ func storeAndSpare(t *testing.T, spareBlocks int) *Target {
 	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l", "cluster_sz": 1 << 20})
 	return tg
 }
+
+// A raid0 that loses a base goes offline: its bdev goes, its other bases
+// stay claimed until bdev_raid_delete, and its name stays taken.
+func TestRaid_offlineKeepsItsBases(t *testing.T) {
+	tg := storeAndSpare(t, 8192)
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m2", "num_blocks": 8192, "block_size": 512})
+	must[bool](t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "raid0", "strip_size_kb": 64, "base_bdevs": []string{"m1", "m2"}})
+	must[bool](t, tg, "bdev_malloc_delete", obj{"name": "m2"})
+	wantErr(t, tg, "bdev_get_bdevs", obj{"name": "r"}, -19, "No such device")
+	if b := must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "m1"})[0]; !b.Claimed {
+		t.Error("m1 was released by the offline raid")
+	}
+	wantErr(t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "raid0", "strip_size_kb": 64, "base_bdevs": []string{"m"}}, -17, "Failed to create RAID bdev r: File exists")
+	must[bool](t, tg, "bdev_raid_delete", obj{"name": "r"})
+	if b := must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "m1"})[0]; b.Claimed {
+		t.Error("m1 still claimed after bdev_raid_delete")
+	}
+}
