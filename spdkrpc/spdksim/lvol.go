@@ -304,6 +304,11 @@ func (m *model) cloneLocked(p params) (any, error) {
 		return nil, err
 	}
 	if !m.writeLocked(s.lvs.base) {
+		if m.opts.crashes() {
+			// Seen on spdk_tgt v26.05: a clone in a store whose metadata
+			// cannot be written kills it.
+			return nil, errCrash
+		}
 		return nil, paramsErr(eio)
 	}
 	c := m.newLvolLocked(s.lvs, name, s.clusters, true)

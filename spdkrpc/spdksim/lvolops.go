@@ -61,6 +61,13 @@ func (m *model) deleteLvolLocked(p params) (any, error) {
 	if len(l.clones) == 1 {
 		m.mergeIntoCloneLocked(l, l.clones[0])
 	}
+	if !m.writeLocked(l.lvs.base) {
+		if m.opts.crashes() {
+			// Seen on spdk_tgt v26.05: the delete kills it.
+			return nil, errCrash
+		}
+		return nil, internalErr(eio)
+	}
 	if l.strayExtent {
 		// Persisting the emptied blob fails: SPDK forgets the lvol but
 		// never releases its clusters and md pages.
@@ -146,6 +153,9 @@ func (m *model) renameLvolLocked(p params) (any, error) {
 	if l.readOnly {
 		return nil, paramsErr(eperm)
 	}
+	if !m.writeLocked(l.lvs.base) {
+		return nil, paramsErr(eio) // the alias has moved already
+	}
 	l.name = cutName(full)
 	return true, nil
 }
@@ -173,6 +183,9 @@ func (m *model) resizeLocked(p params) (any, error) {
 		}
 		l.allocated += grow
 	}
+	if clusters != l.clusters && !m.writeLocked(l.lvs.base) {
+		return nil, paramsErr(eio)
+	}
 	if clusters != l.clusters {
 		l.strayExtent = false
 	}
@@ -196,6 +209,10 @@ func (m *model) setReadOnlyLocked(p params) (any, error) {
 		return nil, syncErr(enodev)
 	}
 	l.readOnly = true
+	if !m.writeLocked(l.lvs.base) {
+		// The flags are set in memory before the sync fails.
+		return nil, paramsErr(eio)
+	}
 	return true, nil
 }
 
@@ -230,6 +247,9 @@ func (m *model) setParentLocked(p params) (any, error) {
 	l.parent = t
 	t.clones = append(t.clones, l)
 	t.snapshot = true
+	if !m.writeLocked(l.lvs.base) {
+		return nil, paramsErr(eio) // set in memory, not on disk
+	}
 	return true, nil
 }
 
@@ -253,6 +273,12 @@ func (m *model) setParentBdevLocked(p params) (any, error) {
 		return nil, paramsErr(einval)
 	}
 	l.detach()
+	if !m.writeLocked(l.lvs.base) {
+		// The new parent is set in memory, its device dropped, when the
+		// sync fails: the lvol reads as an esnap clone holding no claim.
+		l.esnap = b.uuid
+		return nil, paramsErr(eio)
+	}
 	l.esnap, l.esnapBdev = b.uuid, b
 	return true, nil
 }
@@ -275,6 +301,9 @@ func (m *model) decoupleLocked(p params) (any, error) {
 		return true, nil
 	}
 	pp := l.parent
+	if !m.writeLocked(l.lvs.base) {
+		return nil, m.copyFailsLocked(l, pp.allocated > 0)
+	}
 	if err := m.allocateLocked(l, min(l.clusters, l.allocated+pp.allocated)); err != nil {
 		return nil, err
 	}
@@ -310,6 +339,9 @@ func (m *model) inflateLocked(p params) (any, error) {
 	if l.clusters-l.allocated > l.lvs.freeClusters() {
 		return nil, paramsErr(enospc)
 	}
+	if !m.writeLocked(l.lvs.base) {
+		return nil, m.copyFailsLocked(l, l.allocated < l.clusters)
+	}
 	if e := l.esnapBdev; e != nil && e.size() < l.sizeBytes() {
 		covered := e.size() / l.lvs.clusterSize
 		if err := m.allocateLocked(l, max(l.allocated, covered)); err != nil {
@@ -332,6 +364,16 @@ func (m *model) inflateLocked(p params) (any, error) {
 
 // allocateLocked raises l's allocated clusters to n, or fails with SPDK's
 // asynchronous ENOSPC / ENOMEM.
+// copyFailsLocked is an inflate or decouple on a store whose metadata
+// cannot be written: the first cluster it allocates (if any) is taken and
+// never given back, and the copy fails with EIO.
+func (m *model) copyFailsLocked(l *lvol, allocates bool) error {
+	if allocates && l.lvs.freeClusters() > 0 {
+		l.lvs.leaked++
+	}
+	return paramsErr(eio)
+}
+
 func (m *model) allocateLocked(l *lvol, n uint64) error {
 	if n <= l.allocated {
 		return nil

@@ -253,6 +253,9 @@ func (m *model) renameLvstoreLocked(p params) (any, error) {
 				return nil, errCrash
 			}
 		}
+		if !m.writeLocked(s.base) {
+			return nil, paramsErr(eio)
+		}
 		s.newName = cutName(full)
 		s.name = s.newName
 	}

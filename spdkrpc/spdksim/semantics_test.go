@@ -277,3 +277,44 @@ func TestDelete_strayExtentPage(t *testing.T) {
 		t.Errorf("%d free clusters at the end, want %d", got, all-2)
 	}
 }
+
+// An lvstore whose base lvol was made read-only fails every metadata
+// write with EIO, some after changing the lvol in memory, and its clones
+// and deletes kill spdk_tgt v26.05 (checked by hand).
+func TestReadOnlyBase_metadataWritesFail(t *testing.T) {
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 131072, "block_size": 512})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "e", "num_blocks": 8192, "block_size": 512})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l", "cluster_sz": 1 << 20})
+	create(t, tg, "l", "lo", 32, false)
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "l/lo", "lvs_name": "n", "cluster_sz": 1 << 20})
+	create(t, tg, "n", "a", 4, true)
+	create(t, tg, "n", "b", 4, true)
+	create(t, tg, "n", "c", 4, false)
+	snapshot(t, tg, "n/c", "cs")
+	create(t, tg, "n", "d", 4, true)
+	must[bool](t, tg, "bdev_lvol_set_read_only", obj{"name": "l/lo"})
+	eio := func(method string, params obj) {
+		t.Helper()
+		wantErr(t, tg, method, params, -32602, "Input/output error")
+	}
+	eio("bdev_lvol_set_parent_bdev", obj{"lvol_name": "n/a", "parent_name": "e"})
+	eio("bdev_lvol_set_parent", obj{"lvol_name": "n/b", "parent_name": "n/cs"})
+	eio("bdev_lvol_rename", obj{"old_name": "n/d", "new_name": "dd"})
+	eio("bdev_lvol_resize", obj{"name": "n/c", "size_in_mib": 8})
+	eio("bdev_lvol_inflate", obj{"name": "n/c"})
+	eio("bdev_lvol_decouple_parent", obj{"name": "n/c"})
+	eio("bdev_lvol_rename_lvstore", obj{"old_name": "n", "new_name": "n2"})
+	if free := must[[]spdkrpc.Lvstore](t, tg, "bdev_lvol_get_lvstores", obj{"lvs_name": "n"})[0].FreeClusters; free != 25 {
+		t.Errorf("n has %d free clusters, want 25 (the failed inflate and decouple leak one each)", free)
+	}
+	want := map[string][2]bool{"a": {false, true}, "b": {true, false}, "c": {true, false}, "d": {false, false}}
+	for _, l := range must[[]spdkrpc.Lvol](t, tg, "bdev_lvol_get_lvols", obj{"lvs_name": "n"}) {
+		if w, ok := want[string(l.Name)]; ok && (l.IsClone != w[0] || l.IsEsnapClone != w[1]) {
+			t.Errorf("%s: clone %v, esnap clone %v; want %v", l.Name, l.IsClone, l.IsEsnapClone, w)
+		}
+	}
+	if _, err := call(t, tg, "bdev_lvol_clone", obj{"snapshot_name": "n/cs", "clone_name": "x"}); err != errCrash {
+		t.Errorf("clone on the read-only base: %v, want a crash", err)
+	}
+}
