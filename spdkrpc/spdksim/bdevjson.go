@@ -168,7 +168,8 @@ func liveIOTypes(b *bdev) ioTypes {
 				bt := ioTypesOf(x)
 				t.Unmap = t.Unmap && bt.Unmap
 				t.Flush = t.Flush && bt.Flush
-				t.WriteZeroes = t.WriteZeroes && bt.WriteZeroes
+				// write_zeroes is not the raid's own: the bdev layer
+				// lists it as emulated by writes, which a raid always takes.
 			}
 		}
 		return t

@@ -1,6 +1,7 @@
 package spdksim
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
@@ -209,5 +210,23 @@ func TestRaid_offlineKeepsItsBases(t *testing.T) {
 	must[bool](t, tg, "bdev_raid_delete", obj{"name": "r"})
 	if b := must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "m1"})[0]; b.Claimed {
 		t.Error("m1 still claimed after bdev_raid_delete")
+	}
+}
+
+// A raid lists write_zeroes whatever its bases do: SPDK emulates it with
+// writes, which a raid always takes; unmap it takes only if all bases do.
+func TestRaid_writeZeroesListedOverSnapshot(t *testing.T) {
+	tg := storeAndSpare(t, 8192)
+	create(t, tg, "l", "v", 4, false)
+	snap := snapshot(t, tg, "l/v", "s")
+	must[bool](t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "raid0", "strip_size_kb": 64, "base_bdevs": []string{"m1", snap}})
+	var io map[string]bool
+	if err := json.Unmarshal(must[[]json.RawMessage](t, tg, "bdev_get_bdevs", obj{"name": "r"})[0], &struct {
+		IO *map[string]bool `json:"supported_io_types"`
+	}{&io}); err != nil {
+		t.Fatal(err)
+	}
+	if !io["write_zeroes"] || io["unmap"] {
+		t.Errorf("raid over a snapshot lists write_zeroes %v, unmap %v; want true, false", io["write_zeroes"], io["unmap"])
 	}
 }
