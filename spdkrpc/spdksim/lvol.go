@@ -129,9 +129,10 @@ func (m *model) registerLvolLocked(l *lvol) {
 
 // writeLocked writes metadata to b and says whether it reached b's
 // medium: not through a read-only lvol anywhere beneath it. An lvstore on
-// such a device fails every metadata write with EIO. A raid1 write
-// succeeds when one member takes it; a member that fails it is failed
-// out of the raid, as SPDK's raid1 does on a write error.
+// such a device fails every metadata write with EIO. A raid0 or concat
+// writes metadata to its first base; a raid1 write succeeds when one
+// member takes it, and a member that fails it is failed out, as SPDK's
+// raid1 does on a write error.
 func (m *model) writeLocked(b *bdev) bool {
 	switch b.kind {
 	case kindLvol:
@@ -139,6 +140,13 @@ func (m *model) writeLocked(b *bdev) bool {
 	case kindSplit, kindPassthru:
 		return m.writeLocked(b.base)
 	case kindRaid:
+		if b.raid.level != "raid1" {
+			// Metadata sits at the start of the device, in the first
+			// strip (or the first base of a concat): only that base is
+			// written. A read-only base further on fails data writes,
+			// which the model does not make.
+			return b.raid.bases[0] != nil && m.writeLocked(b.raid.bases[0])
+		}
 		var failed []*bdev
 		for _, x := range b.raid.bases {
 			if x != nil && !m.writeLocked(x) {
@@ -147,9 +155,6 @@ func (m *model) writeLocked(b *bdev) bool {
 		}
 		if len(failed) == 0 {
 			return true
-		}
-		if b.raid.level != "raid1" {
-			return false
 		}
 		all := len(failed) == b.raid.members()
 		for _, x := range failed {

@@ -230,3 +230,17 @@ func TestRaid_writeZeroesListedOverSnapshot(t *testing.T) {
 		t.Errorf("raid over a snapshot lists write_zeroes %v, unmap %v; want true, false", io["write_zeroes"], io["unmap"])
 	}
 }
+
+// A raid0 writes an lvstore's metadata into its first strip: a read-only
+// lvol as a later base does not fail it.
+func TestRaid0_metadataInFirstStrip(t *testing.T) {
+	tg := storeAndSpare(t, 8192)
+	create(t, tg, "l", "v", 4, false)
+	snap := snapshot(t, tg, "l/v", "s")
+	must[bool](t, tg, "bdev_raid_create", obj{"name": "r", "raid_level": "raid0", "strip_size_kb": 64, "base_bdevs": []string{"m1", snap}})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "r", "lvs_name": "top", "cluster_sz": 1 << 20})
+	create(t, tg, "l", "w", 4, false)
+	snap2 := snapshot(t, tg, "l/w", "s2")
+	must[bool](t, tg, "bdev_raid_create", obj{"name": "r3", "raid_level": "concat", "strip_size_kb": 64, "base_bdevs": []string{snap2}})
+	wantErr(t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "r3", "lvs_name": "top3", "cluster_sz": 1 << 20}, -32602, "Input/output error")
+}
