@@ -90,6 +90,11 @@ func (m *model) splitCreateLocked(p params) (any, error) {
 		// opens it, which a claim does not stop.
 		return nil, splitErr(p, enomem)
 	}
+	if n > 0 && readOnlyLvolUnder(b) && m.opts.crashes() {
+		// Seen on spdk_tgt v26.05: splitting a read-only lvol (a
+		// snapshot, or one set read-only) kills it.
+		return nil, errCrash
+	}
 	c := &splitConfig{baseName: b.name, base: b}
 	for i := range n {
 		pn := fmt.Sprintf("%sp%d", b.name, i)
@@ -115,6 +120,18 @@ func (m *model) splitCreateLocked(p params) (any, error) {
 		names = append(names, x.name)
 	}
 	return names, nil
+}
+
+// readOnlyLvolUnder says whether b is a read-only lvol, or a split part or
+// passthru over one.
+func readOnlyLvolUnder(b *bdev) bool {
+	switch b.kind {
+	case kindLvol:
+		return b.lvol.readOnly
+	case kindSplit, kindPassthru:
+		return b.base != nil && readOnlyLvolUnder(b.base)
+	}
+	return false
 }
 
 func (m *model) splitDeleteLocked(p params) (any, error) {

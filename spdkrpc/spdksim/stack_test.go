@@ -244,3 +244,20 @@ func TestRaid0_metadataInFirstStrip(t *testing.T) {
 	must[bool](t, tg, "bdev_raid_create", obj{"name": "r3", "raid_level": "concat", "strip_size_kb": 64, "base_bdevs": []string{snap2}})
 	wantErr(t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "r3", "lvs_name": "top3", "cluster_sz": 1 << 20}, -32602, "Input/output error")
 }
+
+// Splitting a read-only lvol into parts kills spdk_tgt v26.05 (checked
+// by hand on a snapshot and on an lvol set read-only).
+func TestSplit_readOnlyLvolCrashes(t *testing.T) {
+	tg := storeAndSpare(t, 8192)
+	create(t, tg, "l", "v", 8, false)
+	snapshot(t, tg, "l/v", "s")
+	if _, err := call(t, tg, "bdev_split_create", obj{"base_bdev": "l/s", "split_count": 2}); err != errCrash {
+		t.Fatalf("split of a snapshot: %v, want a crash", err)
+	}
+	tg = NewTarget(Options{NoDefects: true})
+	must[string](t, tg, "bdev_malloc_create", obj{"name": "m", "num_blocks": 65536, "block_size": 512})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "m", "lvs_name": "l", "cluster_sz": 1 << 20})
+	create(t, tg, "l", "v", 8, false)
+	must[bool](t, tg, "bdev_lvol_set_read_only", obj{"name": "l/v"})
+	must[[]string](t, tg, "bdev_split_create", obj{"base_bdev": "l/v", "split_count": 2})
+}

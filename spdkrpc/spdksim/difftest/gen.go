@@ -33,6 +33,9 @@ type Generator struct {
 	// wedged holds the UUID tokens of lvols a failed lvstore creation
 	// left held: deleting them never answers.
 	wedged map[string]bool
+	// readOnly holds the UUID tokens of lvols set read-only (snapshots
+	// show as such in the listings; these do not).
+	readOnly map[string]bool
 	// emptySplits holds the UUID tokens of bdevs under a split that made
 	// no part: removing them never answers.
 	emptySplits map[string]bool
@@ -40,7 +43,7 @@ type Generator struct {
 
 // NewGenerator returns the generator of seed.
 func NewGenerator(seed int64) *Generator {
-	return &Generator{rng: rand.New(rand.NewSource(seed)), ratios: map[string]uint64{}, wedged: map[string]bool{}, emptySplits: map[string]bool{}}
+	return &Generator{rng: rand.New(rand.NewSource(seed)), ratios: map[string]uint64{}, wedged: map[string]bool{}, readOnly: map[string]bool{}, emptySplits: map[string]bool{}}
 }
 
 type genFunc func(g *Generator) (map[string]any, bool)
@@ -175,6 +178,17 @@ func (g *Generator) Learn(s Step, reply string) {
 		if json.Unmarshal(s.Params, &p) == nil {
 			for _, b := range g.view.lookup(p.Bdev) {
 				g.wedged[b.UUID] = true
+			}
+		}
+	}
+	if s.Method == "bdev_lvol_set_read_only" && (r.Result != nil || r.Error != nil && r.Error.Message == "Input/output error") {
+		// A failed sync still leaves the lvol read-only in memory.
+		var p struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(s.Params, &p) == nil {
+			for _, b := range g.view.lookup(p.Name) {
+				g.readOnly[b.UUID] = true
 			}
 		}
 	}

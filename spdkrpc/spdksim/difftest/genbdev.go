@@ -91,6 +91,9 @@ func (g *Generator) splitCreate() (map[string]any, bool) {
 	if !ok {
 		return nil, false
 	}
+	if b, _ := g.view.bdev(base); g.view.readOnlyLvol(b) {
+		return nil, false
+	}
 	p := map[string]any{"base_bdev": base, "split_count": uint64(g.rng.Intn(4))}
 	if g.rng.Intn(4) == 0 {
 		p["split_size_mb"] = pick(g.rng, []uint64{1, 4, 8})

@@ -111,7 +111,7 @@ func (g *Generator) clonesFit(ref string) bool {
 
 func (g *Generator) clone() (map[string]any, bool) {
 	ref := g.lvolRef()
-	if !g.clonesFit(ref) {
+	if !g.clonesFit(ref) || g.view.inUnwritableStore(ref) {
 		return nil, false
 	}
 	return map[string]any{"snapshot_name": ref, "clone_name": pick(g.rng, lvolNames)}, true
@@ -178,7 +178,7 @@ func (g *Generator) setParentBdev() (map[string]any, bool) {
 
 func (g *Generator) deleteLvol() (map[string]any, bool) {
 	name := g.lvolRef()
-	if !g.view.removalSafe(g.view.lookup(name)...) {
+	if !g.view.removalSafe(g.view.lookup(name)...) || g.view.inUnwritableStore(name) {
 		return nil, false
 	}
 	return map[string]any{"name": name}, true

@@ -217,7 +217,7 @@ func loop(ctx context.Context, cfg Config, sims, reals *side) (Result, error) {
 		if err != nil {
 			return res, fmt.Errorf("difftest: simulator state: %w", err)
 		}
-		v.wedged, v.emptySplits = g.wedged, g.emptySplits
+		v.wedged, v.readOnly, v.emptySplits = g.wedged, g.readOnly, g.emptySplits
 		g.view = v
 		var st Step
 		if cfg.Script != nil {

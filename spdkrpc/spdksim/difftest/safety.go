@@ -105,6 +105,71 @@ func (v *view) removalSafe(bs ...*bdevView) bool {
 	return true
 }
 
+// readOnlyLvol says whether b is a read-only lvol, or a split part or
+// passthru over one: splitting it kills spdk_tgt.
+func (v *view) readOnlyLvol(b *bdevView) bool {
+	d := b.Driver
+	switch {
+	case d.Lvol != nil:
+		return d.Lvol.Snapshot || v.readOnly[b.UUID]
+	case d.Split != nil:
+		x, ok := v.bdev(d.Split.BaseBdev)
+		return ok && v.readOnlyLvol(x)
+	case d.Passthru != nil:
+		x, ok := v.bdev(d.Passthru.BaseBdevName)
+		return ok && v.readOnlyLvol(x)
+	}
+	return false
+}
+
+// unwritable says whether metadata writes to b fail: it is a read-only
+// lvol, or stands on one (a raid0 or concat through its first base, a
+// raid1 through all its members). Clones and deletes in an lvstore on
+// such a bdev kill spdk_tgt.
+func (v *view) unwritable(b *bdevView) bool {
+	d := b.Driver
+	if d.Raid == nil {
+		return v.readOnlyLvol(b)
+	}
+	var bases []*bdevView
+	for _, x := range d.Raid.Bases {
+		if x.Name == nil {
+			continue
+		}
+		if y, ok := v.bdev(*x.Name); ok {
+			bases = append(bases, y)
+		}
+	}
+	if len(bases) == 0 {
+		return false
+	}
+	if d.Raid.Level != "raid1" {
+		return v.unwritable(bases[0])
+	}
+	for _, y := range bases {
+		if !v.unwritable(y) {
+			return false
+		}
+	}
+	return true
+}
+
+// inUnwritableStore says whether any lvol name could mean is in an
+// lvstore whose base is unwritable.
+func (v *view) inUnwritableStore(name string) bool {
+	for _, b := range v.lookup(name) {
+		if b.Driver.Lvol == nil {
+			continue
+		}
+		if s, ok := v.store(b.Driver.Lvol.LvsUUID); ok {
+			if base, ok := v.bdev(s.BaseBdev); ok && v.unwritable(base) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // storeBdevs returns the lvol bdevs of the lvstore u.
 func (v *view) storeBdevs(u string) []*bdevView {
 	var out []*bdevView

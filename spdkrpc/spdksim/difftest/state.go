@@ -80,6 +80,7 @@ type view struct {
 	stores      []lvstoreView
 	lvols       []lvolView
 	wedged      map[string]bool // UUID tokens of wedged lvols
+	readOnly    map[string]bool // UUID tokens of lvols set read-only
 	emptySplits map[string]bool // UUID tokens of bases of splits with no part
 }
 
