@@ -33,7 +33,7 @@ func (c *Client) GetBdevs(ctx context.Context, p GetBdevsParams) ([]Bdev, error)
 func (c *Client) GetIostat(ctx context.Context, name BdevRef) (*Iostat, error) {
 	var params any
 	if name != "" {
-		params = map[string]BdevRef{"name": name}
+		params = map[string][]BdevRef{"names": {name}}
 	}
 	var out Iostat
 	if err := c.Call(ctx, "bdev_get_iostat", params, &out); err != nil {

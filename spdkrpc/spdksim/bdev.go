@@ -147,17 +147,34 @@ func (m *model) lookupBdevLocked(name string) (*bdev, bool) {
 
 func (m *model) getIostatLocked(p params) (any, error) {
 	// No I/O runs through the simulator: every counter is zero.
-	out := spdkrpc.Iostat{TickRate: 1000000000, Ticks: uint64(time.Now().UnixNano()), Bdevs: []spdkrpc.BdevIostat{}}
-	if name, ok := p.strOK("name"); ok {
-		b, found := m.lookupBdevLocked(name)
-		if !found {
+	switch p.str("reset_mode") {
+	case "", "all", "maxmin", "error", "none":
+	default:
+		return nil, errDecode // an enum SPDK's decoder does not know
+	}
+	tick := spdkrpc.Iostat{TickRate: 1000000000, Ticks: uint64(time.Now().UnixNano()), Bdevs: []spdkrpc.BdevIostat{}}
+	names, listed := p.strs("names"), p.has("names")
+	if p.boolean("per_channel") && len(names) != 1 {
+		return nil, syncErr(einval)
+	}
+	var found []*bdev
+	for _, n := range names {
+		b, ok := m.lookupBdevLocked(n)
+		if !ok {
 			return nil, syncErr(enodev)
 		}
-		out.Bdevs = append(out.Bdevs, spdkrpc.BdevIostat{Name: spdkrpc.BdevName(b.name)})
-		return out, nil
+		found = append(found, b)
 	}
-	for _, b := range m.bdevs {
-		out.Bdevs = append(out.Bdevs, spdkrpc.BdevIostat{Name: spdkrpc.BdevName(b.name)})
+	if !listed {
+		found = m.bdevs
 	}
-	return out, nil
+	if p.boolean("per_channel") {
+		// One channel, on the app thread: the only one the simulator has.
+		return map[string]any{"tick_rate": tick.TickRate, "ticks": tick.Ticks, "name": found[0].name,
+			"channels": []map[string]any{{"thread_id": 1}}}, nil
+	}
+	for _, b := range found {
+		tick.Bdevs = append(tick.Bdevs, spdkrpc.BdevIostat{Name: spdkrpc.BdevName(b.name)})
+	}
+	return tick, nil
 }

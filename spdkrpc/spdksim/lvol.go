@@ -122,7 +122,7 @@ func (m *model) registerLvolLocked(l *lvol) {
 	if l.bdev != nil {
 		return
 	}
-	l.bdev = &bdev{kind: kindLvol, name: l.uuid, uuid: l.uuid, blockSize: l.lvs.base.blockSize, lvol: l}
+	l.bdev = &bdev{kind: kindLvol, name: l.uuid, uuid: l.uuid, blockSize: l.lvs.ioUnit, lvol: l}
 	l.bdev.numBlocks = l.sizeBytes() / l.bdev.blockSize
 	m.registerLocked(l.bdev)
 }
@@ -348,7 +348,7 @@ func (m *model) cloneBdevLocked(p params) (any, error) {
 	if !s.hasPages(1) {
 		return nil, paramsErr(enomem)
 	}
-	if b.blockSize > s.base.blockSize {
+	if s.ioUnit%b.blockSize != 0 {
 		// SPDK finds this when it opens the blob it has just written, and
 		// leaves that blob behind: its md page stays taken.
 		s.takePage()

@@ -18,10 +18,13 @@ const (
 
 // lvstore is a blobstore on a base bdev.
 type lvstore struct {
-	uuid         string
-	name         string
-	base         *bdev
-	clusterSize  uint64
+	uuid        string
+	name        string
+	base        *bdev
+	clusterSize uint64
+	// ioUnit is the store's block size: its base's when it was made,
+	// kept across loads from a base whose block size differs.
+	ioUnit       uint64
 	dataClusters uint64
 	mdPages      uint64
 	maxGrowable  uint64
@@ -119,7 +122,7 @@ func (s *lvstore) wire() spdkrpc.Lvstore {
 	return spdkrpc.Lvstore{
 		UUID: spdkrpc.LvstoreUUID(s.uuid), Name: spdkrpc.LvstoreName(s.name),
 		BaseBdev: spdkrpc.BdevName(s.base.name), TotalDataClusters: s.dataClusters,
-		FreeClusters: s.freeClusters(), BlockSize: s.base.blockSize,
+		FreeClusters: s.freeClusters(), BlockSize: s.ioUnit,
 		ClusterSize: s.clusterSize, MaxGrowableSize: s.maxGrowable,
 	}
 }
@@ -198,7 +201,7 @@ func (m *model) createLvstoreLocked(p params) (any, error) {
 		return nil, paramsErr(eio)
 	}
 	s := &lvstore{
-		uuid: m.newUUIDLocked(), name: name, base: b, clusterSize: cluster,
+		uuid: m.newUUIDLocked(), name: name, base: b, clusterSize: cluster, ioUnit: b.blockSize,
 		dataClusters: data, mdPages: pages, maxGrowable: growable, ratio: ratio, clearMethod: p.str("clear_method"),
 		used: map[uint64]bool{0: true}, devBytes: b.size(),
 	}

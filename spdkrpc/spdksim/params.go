@@ -34,20 +34,19 @@ func req(name string, t paramType) paramSpec { return paramSpec{name: name, typ:
 func opt(name string, t paramType) paramSpec { return paramSpec{name: name, typ: t} }
 
 // paramSpecs gives every implemented method's parameters, as SPDK v26.05
-// declares them (lvol_methods_schema.json for the lvol, malloc and query
-// methods; SPDK's RPC docs for aio and notify). A method absent from this
+// declares them (SPDK's schema.yaml, from which its decoders are generated). A method absent from this
 // table takes no parameters at all.
 var paramSpecs = map[string][]paramSpec{
 	"rpc_get_methods": {opt("current", tBool), opt("include_aliases", tBool)},
 	"bdev_get_bdevs":  {opt("name", tString), opt("timeout", tUint64)},
-	"bdev_get_iostat": {opt("name", tString), opt("per_channel", tBool)},
+	"bdev_get_iostat": {opt("names", tStrings), opt("per_channel", tBool), opt("reset_mode", tString)},
 	"bdev_malloc_create": {opt("name", tString), req("block_size", tUint32), req("num_blocks", tUint64),
 		opt("uuid", tUUID), opt("optimal_io_boundary", tUint32), opt("md_size", tUint32),
 		opt("md_interleave", tBool), opt("dif_type", tInt32), opt("dif_is_head_of_md", tBool),
 		opt("physical_block_size", tUint32), opt("dif_pi_format", tUint32), opt("numa_id", tInt32)},
 	"bdev_malloc_delete": {req("name", tString)},
 	"bdev_aio_create": {req("name", tString), req("filename", tString), opt("block_size", tUint32),
-		opt("readonly", tBool), opt("fallocate", tBool), opt("uuid", tUUID)},
+		opt("readonly", tBool), opt("fallocate", tBool), opt("uuid", tUUID), opt("nowait", tBool)},
 	"bdev_aio_delete":      {req("name", tString)},
 	"bdev_split_create":    {req("base_bdev", tString), req("split_count", tUint32), opt("split_size_mb", tUint64)},
 	"bdev_split_delete":    {req("base_bdev", tString)},

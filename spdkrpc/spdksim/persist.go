@@ -21,10 +21,14 @@ var metaMagic = []byte("SPDKSIM-LVS1\n")
 type diskStore struct {
 	// DevBytes is the size of the device the store was made on; a
 	// smaller device does not load it.
-	DevBytes     uint64     `json:"dev_bytes,omitempty"`
-	UUID         string     `json:"uuid"`
-	Name         string     `json:"name"`
-	ClusterSize  uint64     `json:"cluster_size"`
+	DevBytes    uint64 `json:"dev_bytes,omitempty"`
+	UUID        string `json:"uuid"`
+	Name        string `json:"name"`
+	ClusterSize uint64 `json:"cluster_size"`
+	// IOUnit is the block size of the device the store was made on;
+	// SPDK keeps it in the super block and uses it after every load,
+	// whatever the block size of the device it is loaded from.
+	IOUnit       uint64     `json:"io_unit,omitempty"`
 	DataClusters uint64     `json:"data_clusters"`
 	MDPages      uint64     `json:"md_pages"`
 	MaxGrowable  uint64     `json:"max_growable"`
@@ -50,7 +54,7 @@ type diskLvol struct {
 }
 
 func encodeStore(s *lvstore) diskStore {
-	d := diskStore{DevBytes: s.devBytes, UUID: s.uuid, Name: s.name, ClusterSize: s.clusterSize, DataClusters: s.dataClusters,
+	d := diskStore{DevBytes: s.devBytes, UUID: s.uuid, Name: s.name, ClusterSize: s.clusterSize, IOUnit: s.ioUnit, DataClusters: s.dataClusters,
 		MDPages: s.mdPages, MaxGrowable: s.maxGrowable, Ratio: s.ratio, ClearMethod: s.clearMethod}
 	for _, l := range s.lvols {
 		dl := diskLvol{UUID: l.uuid, Name: l.name, Clusters: l.clusters, Allocated: l.allocated, Thin: l.thin,
@@ -154,8 +158,12 @@ func (m *model) loadStoreLocked(b *bdev, d diskStore) {
 	if _, dup := m.findStoreLocked(d.Name, false); dup {
 		return
 	}
-	s := &lvstore{devBytes: d.DevBytes, uuid: d.UUID, name: d.Name, base: b, clusterSize: d.ClusterSize, dataClusters: d.DataClusters,
-		mdPages: d.MDPages, maxGrowable: d.MaxGrowable, ratio: d.Ratio, clearMethod: d.ClearMethod}
+	ioUnit := d.IOUnit
+	if ioUnit == 0 { // written before the field existed
+		ioUnit = b.blockSize
+	}
+	s := &lvstore{devBytes: d.DevBytes, uuid: d.UUID, name: d.Name, base: b, clusterSize: d.ClusterSize, ioUnit: ioUnit,
+		dataClusters: d.DataClusters, mdPages: d.MDPages, maxGrowable: d.MaxGrowable, ratio: d.Ratio, clearMethod: d.ClearMethod}
 	m.stores = append(m.stores, s)
 	byUUID := map[string]*lvol{}
 	for _, dl := range d.Lvols {

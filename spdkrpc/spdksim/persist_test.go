@@ -92,3 +92,26 @@ func TestAio_errors(t *testing.T) {
 func claimed(t *testing.T, tg *Target, name string) bool {
 	return must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": name})[0].Claimed
 }
+
+// An lvstore keeps the block size of the device it was made on, as SPDK's
+// super block does: reopened through an aio bdev of another block size,
+// the store and its lvols report the old one.
+func TestExamine_storeKeepsItsBlockSize(t *testing.T) {
+	for _, c := range []struct{ made, reopened uint64 }{{4096, 512}, {512, 4096}} {
+		disk := newDisk(t, 64<<20)
+		tg := NewTarget(Options{})
+		must[string](t, tg, "bdev_aio_create", obj{"name": "a", "filename": disk, "block_size": c.made})
+		must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "a", "lvs_name": "lvs"})
+		create(t, tg, "lvs", "v", 4, false)
+		must[bool](t, tg, "bdev_aio_delete", obj{"name": "a"})
+		must[string](t, tg, "bdev_aio_create", obj{"name": "a", "filename": disk, "block_size": c.reopened})
+		stores := must[[]spdkrpc.Lvstore](t, tg, "bdev_lvol_get_lvstores", nil)
+		if len(stores) != 1 || stores[0].BlockSize != c.made {
+			t.Fatalf("made at %d, reopened at %d: %+v", c.made, c.reopened, stores)
+		}
+		v := must[[]spdkrpc.Bdev](t, tg, "bdev_get_bdevs", obj{"name": "lvs/v"})
+		if v[0].BlockSize != c.made || v[0].NumBlocks*c.made != 4<<20 {
+			t.Fatalf("made at %d, reopened at %d: lvol has %d blocks of %d", c.made, c.reopened, v[0].NumBlocks, v[0].BlockSize)
+		}
+	}
+}

@@ -318,3 +318,44 @@ func TestReadOnlyBase_metadataWritesFail(t *testing.T) {
 		t.Errorf("clone on the read-only base: %v, want a crash", err)
 	}
 }
+
+// bdev_get_iostat takes a list of names (v26.05 dropped "name"): every
+// one must exist, an empty list selects nothing, and per_channel wants
+// exactly one.
+func TestIostat_names(t *testing.T) {
+	tg := newStore(t, Options{}, "m0", "lvs", 16, nil)
+	create(t, tg, "lvs", "v", 4, false)
+	wantErr(t, tg, "bdev_get_iostat", obj{"name": "m0"}, -32603, "spdk_json_decode_object failed")
+	wantErr(t, tg, "bdev_get_iostat", obj{"names": "m0"}, -32603, "spdk_json_decode_object failed")
+	wantErr(t, tg, "bdev_get_iostat", obj{"names": []string{"m0"}, "reset_mode": "bogus"}, -32603, "spdk_json_decode_object failed")
+	wantErr(t, tg, "bdev_get_iostat", obj{"names": []string{"m0", "nope"}}, -19, "No such device")
+	wantErr(t, tg, "bdev_get_iostat", obj{"per_channel": true}, -22, "Invalid argument")
+	for _, c := range []struct {
+		names []string
+		want  string
+	}{{nil, ""}, {[]string{}, ""}, {[]string{"m0", "lvs/v", "m0"}, "m0,V,m0"}} {
+		p := obj{}
+		if c.names != nil {
+			p["names"] = c.names
+		}
+		st := must[spdkrpc.Iostat](t, tg, "bdev_get_iostat", p)
+		var got []string
+		for _, b := range st.Bdevs {
+			if string(b.Name) != "m0" {
+				b.Name = "V"
+			}
+			got = append(got, string(b.Name))
+		}
+		want := c.want
+		if c.names == nil {
+			want = "m0,V"
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("names %q: got %v, want %s", c.names, got, want)
+		}
+	}
+	ch := must[map[string]any](t, tg, "bdev_get_iostat", obj{"names": []string{"m0"}, "per_channel": true})
+	if ch["name"] != "m0" || ch["channels"] == nil {
+		t.Errorf("per_channel: %v", ch)
+	}
+}
