@@ -163,6 +163,13 @@ func (a *Agent) diskForget(ctx context.Context, req *spdkserver.Request) (any, e
 			return nil, refusal(refusalFacts{Rule: ruleDiskConfigured, Method: req.Method, Target: p.Path,
 				Reason: "it is given with --disk; remove it from the agent's configuration instead"})
 		}
+		// The claim goes first: a crash before the registration is gone
+		// leaves a registered disk, claimed again at the next start.
+		if _, managed := a.disks.Lookup(p.Path); managed {
+			if err := a.disks.Release(ctx, p.Path); err != nil {
+				return nil, err
+			}
+		}
 		removed, err := a.diskRegs.remove(p.Path)
 		if err != nil {
 			return nil, err

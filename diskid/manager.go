@@ -342,6 +342,12 @@ func (m *Manager) Run(ctx context.Context) error {
 			})
 		})
 	}
+	// A store that says when the claims change gets every change
+	// re-checked: a claim deleted under a disk is claimed again.
+	var claimsChanged <-chan struct{}
+	if n, ok := m.cfg.Claims.(interface{ Changed() <-chan struct{} }); ok {
+		claimsChanged = n.Changed()
+	}
 	tick := time.NewTicker(m.cfg.RecheckInterval)
 	defer tick.Stop()
 	for {
@@ -349,6 +355,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-kick:
+		case <-claimsChanged:
 		case <-tick.C:
 		}
 		m.refresh(ctx)

@@ -38,6 +38,7 @@ type Store struct {
 	log      *slog.Logger
 	leases   func() []any // the informer's cache
 	informer cache.SharedIndexInformer
+	notify   chan struct{} // receives after changes; see Changed
 
 	mu      sync.Mutex // protects the fields below
 	problem string     // why the view is not current; empty when it is
@@ -58,7 +59,7 @@ func New(cfg Config) (*Store, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger.With("component", "kubereg"), problem: "not listed yet",
-		mine: map[string]diskid.ClaimSpec{}, gone: map[string]bool{}}
+		mine: map[string]diskid.ClaimSpec{}, gone: map[string]bool{}, notify: make(chan struct{}, 1)}
 	leases := cfg.Client.CoordinationV1().Leases(cfg.Namespace)
 	selector := LabelKind // every claim carries the kind label
 	lw := &cache.ListWatch{
@@ -149,7 +150,15 @@ func (s *Store) seen(obj any) {
 	s.changed()
 }
 
+// Changed receives after the view or its sync state changed (several
+// changes may make one receive): diskid.Manager.Run re-checks the disks.
+func (s *Store) Changed() <-chan struct{} { return s.notify }
+
 func (s *Store) changed() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
 	if s.cfg.OnChange != nil {
 		s.cfg.OnChange()
 	}
