@@ -233,17 +233,14 @@ func (s *Store) Claim(ctx context.Context, c diskid.ClaimSpec) error {
 			return &diskid.ClaimedError{Holder: held}
 		}
 		if held.Node != c.Node || held.Disk != c.Disk || held.Kind != c.Kind {
-			// The disk moved to another node or path: the claim follows.
-			got.Labels, got.Annotations, got.OwnerReferences = want.Labels, want.Annotations, want.OwnerReferences
-			if _, err := leases.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
-				if apierrors.IsConflict(err) {
-					continue
-				}
-				return fmt.Errorf("update lease %s for the disk's new place: %w", want.Name, err)
-			}
-			s.log.Info("disk claim moved", "lease", want.Name, "from_node", held.Node, "from_disk", held.Disk, "node", c.Node, "disk", c.Disk)
+			// The disk moved. The agent may not update Leases (its Role
+			// allows get, list, watch, create, delete), and a delete and
+			// create would free the prefix in between: the claim stays
+			// as it is, still the disk's.
+			s.log.Warn("disk claim names another place; the disk moved", "lease", want.Name,
+				"claim_node", held.Node, "claim_disk", held.Disk, "node", c.Node, "disk", c.Disk)
 		}
-		s.remember(c)
+		s.remember(held)
 		return nil
 	}
 	return fmt.Errorf("claim lease %s: it kept changing underneath", want.Name)
