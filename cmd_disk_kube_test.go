@@ -25,7 +25,7 @@ import (
 )
 
 var (
-	crashRuns = flag.Int("kube-crash-runs", 100, "kill -9 rounds of TestDiskKube_killNineNeverHalfClaims")
+	crashRuns = flag.Int("kube-crash-runs", 100, "processes TestDiskKube_killNineNeverHalfClaims kills with -9")
 	crashSeed = flag.Uint64("kube-crash-seed", 0, "seed of the kill -9 rounds; 0: from the clock")
 )
 
@@ -173,20 +173,34 @@ func TestDiskKube_killNineNeverHalfClaims(t *testing.T) {
 	}
 	t.Logf("seed %d (-kube-crash-seed to repeat)", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	dirs := makeDirs(t, t.TempDir(), 6)
+	root := t.TempDir()
+	dirs := makeDirs(t, root, 6)
 	flags := kubeDiskArgs(kc, "crash", 3)
 	steps := []string{diskid.StepPendingWritten, diskid.StepClaimed, diskid.StepReleased, diskid.StepDone}
-	killed := map[string]int{}
-	for round := range *crashRuns {
+	killed, kills := map[string]int{}, 0
+	// Rounds go on until -kube-crash-runs processes were killed: a round
+	// whose step does not come (a second claim without a collision, a
+	// release in an init) runs to its end.
+	round := 0
+	for ; kills < *crashRuns && round < 10**crashRuns; round++ {
 		d := dirs[rng.IntN(len(dirs))]
+		if rng.IntN(3) == 0 { // a new disk, for inits as often as regenerates
+			d = makeDirs(t, filepath.Join(root, strconv.Itoa(round)), 1)[0]
+			dirs = append(dirs, d)
+		}
 		args := []string{"disk", "init", d}
 		if _, err := diskid.ReadIdentity(d); err == nil && rng.IntN(3) > 0 {
 			args = []string{"disk", "regenerate", d, "--force"}
 		}
-		at := fmt.Sprintf("%s:%d", steps[rng.IntN(len(steps))], 1+rng.IntN(2))
+		n := 1
+		if rng.IntN(8) == 0 {
+			n = 2
+		}
+		at := fmt.Sprintf("%s:%d", steps[rng.IntN(len(steps))], n)
 		err := spdkAgent([]string{envCrashAt + "=" + at}, append(args, flags...)...).Run()
 		if ee, ok := err.(*exec.ExitError); ok && ee.ProcessState.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
-			killed[at]++
+			killed[args[1]+"@"+at]++
+			kills++
 		} else if err != nil {
 			t.Fatalf("round %d: %s at %s: %v", round, args[1], at, err)
 		}
@@ -206,7 +220,7 @@ func TestDiskKube_killNineNeverHalfClaims(t *testing.T) {
 		}
 		checkClaimsMatchDisks(t, round, client, dirs)
 	}
-	t.Logf("%d rounds; killed at: %v", *crashRuns, killed)
+	t.Logf("%d rounds, %d killed: %v", round, kills, killed)
 }
 
 // checkClaimsMatchDisks: every identity is claimed and not pending, every
