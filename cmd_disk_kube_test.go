@@ -21,6 +21,7 @@ import (
 
 	"github.com/spdk-agent/spdk-agent/diskid"
 	"github.com/spdk-agent/spdk-agent/diskid/kubereg"
+	"github.com/spdk-agent/spdk-agent/health"
 	"github.com/spdk-agent/spdk-agent/internal/kubetest"
 )
 
@@ -244,5 +245,90 @@ func checkClaimsMatchDisks(t *testing.T, round int, client kubernetes.Interface,
 		if !held[p] {
 			t.Fatalf("round %d: claim %s (%s on %s) names no disk holding it", round, p, c.UUID, c.Disk)
 		}
+	}
+}
+
+// The agent with --registry kube claims its disk and the lvstores, shows
+// the claims in disk list and the metrics, and releases a forgotten disk's
+// claim.
+func TestE2E_agentRegistryKube(t *testing.T) {
+	api := kubetest.Start(t)
+	api.CreateNodes(t, "e2e-node")
+	kc := api.Kubeconfig(t, "default")
+	bin := agentBinary(t)
+	dir, err := os.MkdirTemp("", "e2e") // short: socket paths have 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	spdkSock, rpcSock, healthSock := filepath.Join(dir, "spdk.sock"), filepath.Join(dir, "agent.sock"), filepath.Join(dir, "health.sock")
+	disks := makeDirs(t, dir, 2)
+	startProcess(t, bin, "sim", "--socket", spdkSock, "--demo-node", "--seed", "3", "--state-dir", dir)
+	waitFor(t, "the simulator's socket", func() error { _, err := os.Stat(spdkSock); return err })
+	startProcess(t, bin, "run", "--spdk-socket", spdkSock, "--rpc-socket", rpcSock, "--health-socket", healthSock,
+		"--state-dir", filepath.Join(dir, "state"), "--allow-uid", strconv.Itoa(os.Getuid()), "--disk", disks[0],
+		"--node", "e2e-node", "--registry", "kube", "--kubeconfig", kc)
+	waitFor(t, "spdk-agent probe readyz", func() error {
+		out, err := exec.Command(bin, "probe", "--socket", healthSock, "readyz").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	})
+	client := api.Client(t)
+	// The demo node's two lvstores and the disk.
+	waitFor(t, "three claims", func() error {
+		if n := len(claimsIn(t, client)); n != 3 {
+			return fmt.Errorf("%d claims", n)
+		}
+		return nil
+	})
+	out, err := exec.Command(bin, "disk", "init", disks[1], "--socket", rpcSock).CombinedOutput()
+	if err != nil {
+		t.Fatalf("disk init through the agent: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "disk", "list", "--socket", rpcSock, "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("disk list: %v", err)
+	}
+	var rep struct {
+		Disks    []diskid.DiskStatus
+		Registry diskid.RegistryInfo
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Registry.Mode != "kube" || rep.Registry.Disks != 4 || rep.Registry.Stale {
+		t.Errorf("registry: %+v", rep.Registry)
+	}
+	claims := claimsIn(t, client)
+	for _, d := range rep.Disks {
+		if d.Claim != diskid.ClaimHeld || claims[d.Prefix].UUID != d.UUID || claims[d.Prefix].Node != "e2e-node" {
+			t.Errorf("disk %+v: claim %+v", d, claims[d.Prefix])
+		}
+	}
+	waitFor(t, "the registry metrics", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, b, err := health.Probe(ctx, healthSock, "/metrics")
+		if err != nil {
+			return err
+		}
+		for _, want := range []string{`spdk_agent_disk_registry_info{source="kube"} 1`, "spdk_agent_disk_registry_synced 1", "spdk_agent_disk_registry_disks 4"} {
+			if !strings.Contains(b, want) {
+				return fmt.Errorf("no %q in /metrics", want)
+			}
+		}
+		return nil
+	})
+	id, err := diskid.ReadIdentity(disks[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "call", "--socket", rpcSock, "agent_disk_forget", fmt.Sprintf(`{"path":%q}`, disks[1])).CombinedOutput(); err != nil {
+		t.Fatalf("forget: %v\n%s", err, out)
+	}
+	if c, ok := claimsIn(t, client)[id.UUID.Prefix(diskid.DefaultPrefixLen)]; ok {
+		t.Errorf("the forgotten disk's claim is still there: %+v", c)
 	}
 }

@@ -165,8 +165,9 @@ func (a *Agent) diskForget(ctx context.Context, req *spdkserver.Request) (any, e
 		}
 		// The claim goes first: a crash before the registration is gone
 		// leaves a registered disk, claimed again at the next start.
-		if _, managed := a.disks.Lookup(p.Path); managed {
-			if err := a.disks.Release(ctx, p.Path); err != nil {
+		_, managed := a.disks.Lookup(p.Path)
+		if managed {
+			if err := a.disks.Forget(ctx, p.Path); err != nil {
 				return nil, err
 			}
 		}
@@ -174,7 +175,7 @@ func (a *Agent) diskForget(ctx context.Context, req *spdkserver.Request) (any, e
 		if err != nil {
 			return nil, err
 		}
-		if _, managed := a.disks.Lookup(p.Path); !managed && !removed {
+		if !managed && !removed {
 			return nil, fmt.Errorf("%w: %s is not a disk of this agent", diskid.ErrUnknownDisk, p.Path)
 		}
 		a.disks.Remove(p.Path)

@@ -184,23 +184,27 @@ func (r claimResult) registryFromClaims(local map[DiskUUID]bool) Registry {
 	return reg
 }
 
-// Release deletes the claim of the filesystem disk at path, for a disk that
-// leaves the agent (forget). The identity file stays. Without a ClaimStore
-// it does nothing.
-func (m *Manager) Release(ctx context.Context, path string) error {
-	if m.cfg.Claims == nil {
-		return nil
-	}
+// Forget stops managing the filesystem disk at path and deletes its claim,
+// for a disk that leaves the agent. The identity file stays. It holds
+// m.opMu so that no check claims the disk again between the two.
+func (m *Manager) Forget(ctx context.Context, path string) error {
 	p, err := cleanPath(path)
 	if err != nil {
 		return err
+	}
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	m.Remove(p)
+	if m.cfg.Claims == nil {
+		return nil
 	}
 	id, err := ReadIdentity(p)
 	if err != nil {
 		if errors.Is(err, ErrIdentityMissing) || errors.Is(err, ErrDiskMissing) {
 			return nil
 		}
-		return err
+		_, _ = m.Add(p)
+		return fmt.Errorf("forget %s: %w", p, err)
 	}
 	var errs []error
 	for _, u := range []DiskUUID{id.UUID, id.Previous} {
@@ -208,5 +212,11 @@ func (m *Manager) Release(ctx context.Context, path string) error {
 			errs = append(errs, m.cfg.Claims.Release(ctx, u.Prefix(m.cfg.PrefixLen), u))
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		// Still claimed: still managed, so that forgetting it again
+		// retries instead of leaving the claim behind.
+		_, _ = m.Add(p)
+		return fmt.Errorf("forget %s: %w", p, err)
+	}
+	return nil
 }
