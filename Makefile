@@ -23,6 +23,7 @@ build:
 # (tests named *Real*) runs when SPDK_TGT names an spdk_tgt binary.
 test:
 	@if [ -z "$$SPDK_TGT" ]; then echo "real-SPDK tier skipped: SPDK_TGT is not set (make test-spdk SPDK_TGT=path/to/spdk_tgt)"; fi
+	@if [ -z "$$KUBEBUILDER_ASSETS" ]; then echo "Kubernetes API tier skipped: KUBEBUILDER_ASSETS is not set (export KUBEBUILDER_ASSETS=\$$(hack/kubeassets/build.sh))"; fi
 	$(GO) test -race -count=1 $(PKGS)
 	cd deploy && $(GO) test -count=1 ./...
 

@@ -45,16 +45,25 @@ the agent's allow list. Without, they open the disks given by --disk here.
 
 flags (each with an environment fallback):
   --socket PATH        the running agent's socket ($SPDK_AGENT_RPC_SOCKET)
-  --timeout D          with --socket, give up after this long (default 30s)
+  --timeout D          with --socket or --registry kube, give up after this long (default 30s)
   --disk PATH          a filesystem disk, repeatable ($SPDK_AGENT_DISKS, comma-separated)
-  --registry FILE      cluster registry of disk UUIDs ($SPDK_AGENT_REGISTRY)
+  --registry kube|FILE the cluster's prefix claims (kube: Kubernetes Leases), or
+                       a registry file of disk UUIDs ($SPDK_AGENT_REGISTRY)
+  --kubeconfig FILE    with --registry kube: the API server; empty: in-cluster
+                       ($SPDK_AGENT_KUBECONFIG, then $KUBECONFIG)
+  --namespace NS       with --registry kube: the claims' namespace ($SPDK_AGENT_NAMESPACE;
+                       default: the pod's)
   --state-dir DIR      where the last good registry is kept ($SPDK_AGENT_STATE_DIR)
   --node NAME          this node's name in the registry ($SPDK_AGENT_NODE)
   --prefix-len N       hex digits that must be unique ($SPDK_AGENT_PREFIX_LEN, default 4)
   -o text|json         output format
 
---disk, --registry, --state-dir, --node and --prefix-len configure the local
-disks and cannot be given with --socket: the agent uses its own configuration.`
+--disk, --registry, --kubeconfig, --namespace, --state-dir, --node and
+--prefix-len configure the local disks and cannot be given with --socket: the
+agent uses its own configuration. With --registry kube, init claims each new
+disk's prefix in the cluster (and fails, writing nothing, when none is free or
+the claims cannot be listed), regenerate moves the claim, and list shows each
+disk's claim.`
 
 // diskFlags are the flags every disk subcommand takes.
 type diskFlags struct {
@@ -67,10 +76,11 @@ type diskFlags struct {
 	force     bool
 	socket    string
 	timeout   time.Duration
+	kube      kubeFlags
 }
 
 // localOnlyFlags configure local disks; the agent has its own.
-var localOnlyFlags = []string{"disk", "registry", "state-dir", "node", "prefix-len"}
+var localOnlyFlags = []string{"disk", "registry", "kubeconfig", "namespace", "state-dir", "node", "prefix-len"}
 
 // stringList is a repeatable string flag.
 type stringList []string
@@ -99,7 +109,8 @@ func diskMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	fs.Var(&f.disks, "disk", "a filesystem disk directory (repeatable)")
-	fs.StringVar(&f.registry, "registry", envDefault("SPDK_AGENT_REGISTRY", ""), "cluster registry file")
+	fs.StringVar(&f.registry, "registry", envDefault("SPDK_AGENT_REGISTRY", ""), "kube (the cluster's prefix claims) or a cluster registry file")
+	f.kube.register(fs)
 	fs.StringVar(&f.stateDir, "state-dir", envDefault("SPDK_AGENT_STATE_DIR", ""), "state directory")
 	fs.StringVar(&f.node, "node", envDefault("SPDK_AGENT_NODE", ""), "this node's name in the registry")
 	prefixLen, err := strconv.Atoi(envDefault("SPDK_AGENT_PREFIX_LEN", strconv.Itoa(diskid.DefaultPrefixLen)))
@@ -246,26 +257,48 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // newDiskManager builds a Manager for one command: regeneration is never
 // automatic here, the commands only report or do what they are told.
-func newDiskManager(ctx context.Context, f diskFlags, stderr io.Writer) (*diskid.Manager, error) {
+// The returned stop ends what the Manager needs running (the claims'
+// informer); call it when done.
+func newDiskManager(ctx context.Context, f diskFlags, stderr io.Writer) (*diskid.Manager, func(), error) {
 	cfg := diskid.DefaultConfig()
 	cfg.RegenerateUnused = false
 	cfg.Node, cfg.PrefixLen = f.node, f.prefixLen
 	cfg.RegistryPath, cfg.StateDir = f.registry, f.stateDir
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg.StepHook = diskStepHook
+	stop := func() {}
+	if f.registry == registryKube {
+		store, stopClaims, err := startClaims(ctx, f.kube, f.node, f.timeout, cfg.Logger)
+		if store == nil {
+			return nil, nil, err
+		}
+		if err != nil {
+			// Init and regenerate refuse while not synced; list and
+			// check show the problem.
+			cfg.Logger.Warn("cluster disk claims not listed", "err", err)
+		}
+		cfg.RegistryPath, cfg.Claims, stop = "", store, stopClaims
+	}
 	m, err := diskid.NewManager(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		stop()
+		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	for _, d := range f.disks {
 		if _, err := m.Add(d); err != nil {
-			return nil, fmt.Errorf("%w: --disk %q: %v", errUsage, d, err)
+			stop()
+			return nil, nil, fmt.Errorf("%w: --disk %q: %v", errUsage, d, err)
 		}
 	}
 	// A rejected registry is logged and shown in the output; the
 	// commands still report on the local disks.
 	_ = m.ReloadRegistry(ctx)
-	return m, nil
+	return m, stop, nil
 }
+
+// diskStepHook, when set (by crash tests), is called at each step of
+// claiming a disk's identity.
+var diskStepHook func(step string)
 
 // localDisks opens the disks given by the flags in this process.
 type localDisks struct {
@@ -274,10 +307,11 @@ type localDisks struct {
 }
 
 func (l *localDisks) list(ctx context.Context, _ bool) (agent.DiskReport, error) {
-	m, err := newDiskManager(ctx, l.f, l.stderr)
+	m, stop, err := newDiskManager(ctx, l.f, l.stderr)
 	if err != nil {
 		return agent.DiskReport{}, err
 	}
+	defer stop()
 	disks, err := m.Check(ctx)
 	if err != nil {
 		return agent.DiskReport{}, err
@@ -286,10 +320,11 @@ func (l *localDisks) list(ctx context.Context, _ bool) (agent.DiskReport, error)
 }
 
 func (l *localDisks) init(ctx context.Context, paths []string) (*agent.DiskReport, error) {
-	m, err := newDiskManager(ctx, l.f, l.stderr)
+	m, stop, err := newDiskManager(ctx, l.f, l.stderr)
 	if err != nil {
 		return nil, err
 	}
+	defer stop()
 	var errs []error
 	for _, p := range paths {
 		if _, err := m.Init(ctx, p); err != nil {
@@ -303,10 +338,11 @@ func (l *localDisks) init(ctx context.Context, paths []string) (*agent.DiskRepor
 func (l *localDisks) regenerate(ctx context.Context, path string, force bool) (agent.DiskRegenerated, error) {
 	f := l.f
 	f.disks = append(f.disks, path)
-	m, err := newDiskManager(ctx, f, l.stderr)
+	m, stop, err := newDiskManager(ctx, f, l.stderr)
 	if err != nil {
 		return agent.DiskRegenerated{}, err
 	}
+	defer stop()
 	// Load every disk first so that the new UUID avoids all their prefixes.
 	if _, err := m.Check(ctx); err != nil {
 		return agent.DiskRegenerated{}, err
@@ -339,14 +375,23 @@ func printDisks(rep agent.DiskReport, output string, stdout io.Writer) error {
 	}
 	info := rep.Registry
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DISK\tKIND\tUUID\tPREFIX\tSTATE\tCONDITIONS")
+	claims := info.Mode == registryKube
+	if claims {
+		fmt.Fprintln(tw, "DISK\tKIND\tUUID\tPREFIX\tSTATE\tCLAIM\tCONDITIONS")
+	} else {
+		fmt.Fprintln(tw, "DISK\tKIND\tUUID\tPREFIX\tSTATE\tCONDITIONS")
+	}
 	for _, d := range rep.Disks {
 		var conds []string
 		for _, c := range d.Conditions {
 			conds = append(conds, string(c.Type)+": "+c.Message)
 		}
+		state := string(d.State)
+		if claims {
+			state += "\t" + orDash(d.Claim)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", agent.DiskLabel(d), d.Kind, orDash(string(d.UUID)),
-			orDash(d.Prefix), d.State, orDash(strings.Join(conds, "; ")))
+			orDash(d.Prefix), state, orDash(strings.Join(conds, "; ")))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -354,6 +399,15 @@ func printDisks(rep agent.DiskReport, output string, stdout io.Writer) error {
 	switch {
 	case info.Path == "":
 		_, err := fmt.Fprintln(stdout, "registry: none configured (collisions checked among local disks only)")
+		return err
+	case claims && !info.Good:
+		_, err := fmt.Fprintf(stdout, "registry: cluster claims in %s not listed: %s\n", info.Source, info.Problem)
+		return err
+	case claims && info.Stale:
+		_, err := fmt.Fprintf(stdout, "registry: %d claims in %s (not synced, last good view: %s)\n", info.Disks, info.Source, info.Problem)
+		return err
+	case claims:
+		_, err := fmt.Fprintf(stdout, "registry: %d claims in %s, synced\n", info.Disks, info.Source)
 		return err
 	case !info.Good:
 		_, err := fmt.Fprintf(stdout, "registry: no good registry: %s\n", info.Problem)

@@ -108,7 +108,9 @@ func runAgent(ctx context.Context, args []string) error {
 	fs.Var(&gids, "allow-gid", "gid allowed to call mutating methods; repeatable (SPDK_AGENT_ALLOW_GID)")
 	disks := envList("SPDK_AGENT_DISKS")
 	fs.Var(&disks, "disk", "filesystem disk whose identity the agent keeps unique; repeatable (SPDK_AGENT_DISKS, comma-separated)")
-	fs.StringVar(&cfg.Registry, "registry", envDefault("SPDK_AGENT_REGISTRY", ""), "cluster registry of disk UUIDs (SPDK_AGENT_REGISTRY)")
+	fs.StringVar(&cfg.Registry, "registry", envDefault("SPDK_AGENT_REGISTRY", ""), "kube: claim disk prefixes as Kubernetes Leases; or a cluster registry file of disk UUIDs (SPDK_AGENT_REGISTRY)")
+	var kube kubeFlags
+	kube.register(fs)
 	hostname, _ := os.Hostname()
 	fs.StringVar(&cfg.Node, "node", envDefault("SPDK_AGENT_NODE", envDefault("NODE_NAME", hostname)), "this node's name in the registry (SPDK_AGENT_NODE, then NODE_NAME, then the host name)")
 	fs.DurationVar(&cfg.CallTimeout, "call-timeout", envDuration("SPDK_AGENT_CALL_TIMEOUT", 10*time.Second), "deadline of one forwarded call; negative: none (SPDK_AGENT_CALL_TIMEOUT)")
@@ -153,6 +155,16 @@ func runAgent(ctx context.Context, args []string) error {
 				return err
 			}
 		}
+	}
+	if cfg.Registry == registryKube {
+		// The agent starts without waiting: until the claims are listed
+		// it generates nothing and reports the registry not synced.
+		store, stop, err := startClaims(ctx, kube, cfg.Node, time.Millisecond, log.With("part", "diskid"))
+		if store == nil {
+			return err
+		}
+		defer stop()
+		cfg.Registry, cfg.Claims = "", store
 	}
 	a, err := agent.New(cfg)
 	if errors.Is(err, agent.ErrConfig) {

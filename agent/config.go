@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spdk-agent/spdk-agent/diskid"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
 
@@ -81,6 +82,9 @@ type Config struct {
 	Disks    []string
 	Registry string
 	Node     string
+	// Claims, when set, is the cluster's set of disk prefix claims (the
+	// Kubernetes registry), used instead of Registry.
+	Claims diskid.ClaimStore
 
 	// Logger receives the structured log; nil discards it.
 	Logger *slog.Logger

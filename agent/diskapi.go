@@ -163,11 +163,19 @@ func (a *Agent) diskForget(ctx context.Context, req *spdkserver.Request) (any, e
 			return nil, refusal(refusalFacts{Rule: ruleDiskConfigured, Method: req.Method, Target: p.Path,
 				Reason: "it is given with --disk; remove it from the agent's configuration instead"})
 		}
+		// The claim goes first: a crash before the registration is gone
+		// leaves a registered disk, claimed again at the next start.
+		_, managed := a.disks.Lookup(p.Path)
+		if managed {
+			if err := a.disks.Forget(ctx, p.Path); err != nil {
+				return nil, err
+			}
+		}
 		removed, err := a.diskRegs.remove(p.Path)
 		if err != nil {
 			return nil, err
 		}
-		if _, managed := a.disks.Lookup(p.Path); !managed && !removed {
+		if !managed && !removed {
 			return nil, fmt.Errorf("%w: %s is not a disk of this agent", diskid.ErrUnknownDisk, p.Path)
 		}
 		a.disks.Remove(p.Path)

@@ -19,6 +19,7 @@ func newDiskManager(cfg Config, registered []string) (*diskid.Manager, error) {
 	dc := diskid.DefaultConfig()
 	dc.Node = cfg.Node
 	dc.RegistryPath = cfg.Registry
+	dc.Claims = cfg.Claims
 	dc.StateDir = cfg.StateDir
 	dc.Logger = cfg.Logger.With("part", "diskid")
 	m, err := diskid.NewManager(dc)
@@ -37,6 +38,13 @@ func newDiskManager(cfg Config, registered []string) (*diskid.Manager, error) {
 // follows the registry until ctx ends. Problems are reported by readiness
 // and the disks' conditions, not by stopping the agent.
 func (a *Agent) runDisks(ctx context.Context) {
+	// Nothing is generated from claims not listed yet (readiness says
+	// so meanwhile).
+	if w, ok := a.cfg.Claims.(interface{ WaitForSync(context.Context) error }); ok {
+		if err := w.WaitForSync(ctx); err != nil {
+			return
+		}
+	}
 	for _, d := range slices.Concat(a.cfg.Disks, a.diskRegs.list()) {
 		if _, err := a.disks.Init(ctx, d); err != nil {
 			a.log.Error("disk identity", "disk", d, "err", err)
@@ -107,5 +115,8 @@ func (a *Agent) diskState() *health.DiskState {
 	}
 	c := a.disks.Counters()
 	st.Regenerations, st.RegistryUpdatesRejected = c.Regenerations, c.RegistryRejected
+	if _, info, _ := a.disks.Registry(); info.Mode != "" {
+		st.Registry, st.RegistrySynced, st.RegistryDisks = info.Mode, info.Good && !info.Stale, info.Disks
+	}
 	return st
 }

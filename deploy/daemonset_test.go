@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"os"
-	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -161,17 +160,14 @@ func TestDaemonSet_pathsAndFlags(t *testing.T) {
 		t.Errorf("SPDK_AGENT_HEALTH_SOCKET = %q, want --health-socket %q so that the probes find it", e.Value, health)
 	}
 
-	reg, ok := flagValue(c.Args, "registry")
-	if !ok {
-		t.Fatal("--registry is not set")
+	if reg, _ := flagValue(c.Args, "registry"); reg != "kube" {
+		t.Errorf("--registry = %q, want kube: claims in the cluster", reg)
 	}
-	m, v := mountFor(t, pod, c, reg)
-	if v.ConfigMap == nil {
-		t.Errorf("--registry %s is on volume %s, want a ConfigMap", reg, v.Name)
+	if ns, _ := flagValue(c.Args, "namespace"); ns != "$(POD_NAMESPACE)" {
+		t.Errorf("--namespace = %q, want $(POD_NAMESPACE)", ns)
 	}
-	if m.SubPath != "" || m.SubPathExpr != "" || m.MountPath != path.Dir(reg) {
-		t.Errorf("registry mount %+v: want the ConfigMap mounted as the directory %s, without subPath (a subPath never updates)",
-			m, path.Dir(reg))
+	if e := env["POD_NAMESPACE"]; e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "metadata.namespace" {
+		t.Errorf("POD_NAMESPACE = %+v, want the downward API's metadata.namespace", e)
 	}
 
 	if e := env["NODE_NAME"]; e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
@@ -217,8 +213,8 @@ func TestDaemonSet_securityAndScheduling(t *testing.T) {
 	check("terminationGracePeriodSeconds must exceed the agent's 20 s drain", grace != nil && *grace > agentDrainSeconds)
 	check("a nodeSelector must pick storage nodes", len(pod.NodeSelector) > 1)
 	check("tolerations must let the agent onto storage nodes", len(pod.Tolerations) > 0)
-	check("the pod must not mount a service account token",
-		pod.AutomountServiceAccountToken != nil && !*pod.AutomountServiceAccountToken)
+	check("the pod must mount its service account token (disk claims)",
+		pod.AutomountServiceAccountToken != nil && *pod.AutomountServiceAccountToken)
 
 	req, lim := c.Resources.Requests, c.Resources.Limits
 	check("cpu and memory requests must be set", !req.Cpu().IsZero() && !req.Memory().IsZero())

@@ -155,3 +155,15 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
 	return hex.EncodeToString(b)
 }
+
+// remove deletes name and fsyncs the directory, so that a removal reported
+// done survives a crash. A missing file is success.
+func (d *dirHandle) remove(name string) error {
+	if err := unix.Unlinkat(d.fd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove %s: %w", filepath.Join(d.path, name), err)
+	}
+	if err := unix.Fsync(d.fd); err != nil {
+		return fmt.Errorf("fsync directory %s: %w", d.path, err)
+	}
+	return nil
+}

@@ -64,4 +64,12 @@ var (
 	// ErrNoRegistry is returned when a registry is configured but neither
 	// the mounted file nor the saved copy holds a good one.
 	ErrNoRegistry = errors.New("no good disk registry known")
+
+	// ErrPrefixClaimed is returned by a ClaimStore when another disk holds
+	// the claim of a prefix.
+	ErrPrefixClaimed = errors.New("disk UUID prefix claimed by another disk")
+	// ErrRegistryNotSynced is returned when a UUID would be generated while
+	// the cluster's claims are not known to be current: an unsynced or
+	// unreachable registry is never taken to mean "no other disks".
+	ErrRegistryNotSynced = errors.New("cluster disk registry not synced")
 )

@@ -29,6 +29,13 @@ type Identity struct {
 	UUID    DiskUUID  `json:"uuid"`
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
+	// ClaimPending is set while the disk's prefix is being claimed in the
+	// cluster: a pending disk is not used, and the next Check finishes the
+	// claim (see Manager.claimIn). Absent in files written outside a cluster.
+	ClaimPending bool `json:"claim_pending,omitempty"`
+	// Previous is, while ClaimPending, the identity this one replaces, whose
+	// claim is released before the pending mark is cleared.
+	Previous DiskUUID `json:"previous,omitempty"`
 }
 
 // identityJSON mirrors Identity with the UUID as a plain string, so that
@@ -38,6 +45,8 @@ type identityJSON struct {
 	UUID    string    `json:"uuid"`
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
+	Pending bool      `json:"claim_pending"`
+	Prev    string    `json:"previous"`
 }
 
 // ParseIdentity parses the content of an identity file. It is strict: an
@@ -74,7 +83,16 @@ func ParseIdentity(data []byte) (Identity, error) {
 	if raw.Created.IsZero() {
 		return Identity{}, fmt.Errorf("%w: no creation time", ErrIdentityCorrupt)
 	}
-	return Identity{Version: raw.Version, UUID: u, Name: raw.Name, Created: raw.Created}, nil
+	id := Identity{Version: raw.Version, UUID: u, Name: raw.Name, Created: raw.Created, ClaimPending: raw.Pending}
+	if raw.Prev != "" {
+		if !raw.Pending {
+			return Identity{}, fmt.Errorf("%w: a previous identity without a pending claim", ErrIdentityCorrupt)
+		}
+		if id.Previous, err = ParseDiskUUID(raw.Prev); err != nil {
+			return Identity{}, fmt.Errorf("%w: previous: %w", ErrIdentityCorrupt, err)
+		}
+	}
+	return id, nil
 }
 
 // Marshal returns the file content for id.

@@ -48,6 +48,13 @@ type Config struct {
 	// LockTimeout bounds waiting for another writer's lock.
 	LockTimeout time.Duration
 
+	// Claims, when set, is the cluster's set of prefix claims: it replaces
+	// the registry file, and every identity is claimed before it is used.
+	Claims ClaimStore
+	// StepHook, when set, is called at each Step* of claiming an identity,
+	// so that crash tests can kill the process exactly there.
+	StepHook func(step string)
+
 	Logger *slog.Logger
 	// Now and NewUUID replace the clock and the UUID source in tests.
 	Now     func() time.Time
@@ -103,12 +110,14 @@ type fsDisk struct {
 	id     Identity
 	loaded bool // id is valid
 	conds  []Condition
+	claim  string // a Claim* state; empty without a ClaimStore
 }
 
 // lvsDisk is an lvstore disk and the conditions last found on it.
 type lvsDisk struct {
 	LvstoreDisk
 	conds []Condition
+	claim string
 }
 
 // NewManager checks cfg and returns a Manager with no disks.
@@ -212,7 +221,7 @@ func (m *Manager) SetLvstores(ls []LvstoreDisk) {
 	// Check recomputes them.
 	for name, l := range next {
 		if old, ok := m.lvstores[name]; ok && old.UUID == l.UUID {
-			l.conds = old.conds
+			l.conds, l.claim = old.conds, old.claim
 		}
 	}
 	m.lvstores = next
@@ -230,7 +239,7 @@ func (m *Manager) Disks() []DiskStatus {
 func (m *Manager) disksLocked() []DiskStatus {
 	out := make([]DiskStatus, 0, len(m.disks)+len(m.lvstores))
 	for _, d := range m.disks {
-		s := DiskStatus{Kind: KindFilesystem, Path: d.path, Name: filepath.Base(d.path), Conditions: clone(d.conds)}
+		s := DiskStatus{Kind: KindFilesystem, Path: d.path, Name: filepath.Base(d.path), Conditions: clone(d.conds), Claim: d.claim}
 		if d.loaded {
 			s.UUID, s.Prefix = d.id.UUID, d.id.UUID.Prefix(m.cfg.PrefixLen)
 			if d.id.Name != "" {
@@ -243,7 +252,7 @@ func (m *Manager) disksLocked() []DiskStatus {
 		out = append(out, s)
 	}
 	for _, l := range m.lvstores {
-		s := DiskStatus{Kind: KindLvstore, Lvstore: l.Name, Name: string(l.Name), Path: l.Path, Conditions: clone(l.conds)}
+		s := DiskStatus{Kind: KindLvstore, Lvstore: l.Name, Name: string(l.Name), Path: l.Path, Conditions: clone(l.conds), Claim: l.claim}
 		if u, err := FromLvstore(l.UUID); err == nil {
 			s.UUID, s.Prefix = u, u.Prefix(m.cfg.PrefixLen)
 		}
@@ -299,6 +308,13 @@ func (m *Manager) Ready() (bool, string) {
 			return false, fmt.Sprintf("disk %s: %s", s.Path, s.Conditions[0].Message)
 		}
 	}
+	if m.cfg.Claims != nil {
+		if v := m.cfg.Claims.View(); !v.Good {
+			return false, fmt.Sprintf("%v: %s: %s", ErrRegistryNotSynced, v.Source, v.Problem)
+		} else if !v.Synced {
+			return true, fmt.Sprintf("ok; cluster registry not synced (using the last good view of %d claims): %s", len(v.Claims), v.Problem)
+		}
+	}
 	if m.cfg.RegistryPath != "" && !m.reg.good {
 		return false, fmt.Sprintf("%v: %v", ErrNoRegistry, m.reg.err)
 	}
@@ -326,6 +342,12 @@ func (m *Manager) Run(ctx context.Context) error {
 			})
 		})
 	}
+	// A store that says when the claims change gets every change
+	// re-checked: a claim deleted under a disk is claimed again.
+	var claimsChanged <-chan struct{}
+	if n, ok := m.cfg.Claims.(interface{ Changed() <-chan struct{} }); ok {
+		claimsChanged = n.Changed()
+	}
 	tick := time.NewTicker(m.cfg.RecheckInterval)
 	defer tick.Stop()
 	for {
@@ -333,6 +355,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-kick:
+		case <-claimsChanged:
 		case <-tick.C:
 		}
 		m.refresh(ctx)

@@ -43,8 +43,19 @@ func uniqueUUID(taken map[string]bool, n, attempts int, rnd func() (uuid.UUID, e
 				return u, nil
 			}
 		}
+		// A small space that is nearly full defeats random tries, yet a
+		// free prefix is certain to exist: pick one of the free ones.
+		if n <= maxEnumeratedPrefixLen {
+			return pickFreePrefix(taken, n, rnd)
+		}
 	}
-	return "", fmt.Errorf("%w: no free %d-digit prefix in %d attempts; %d of %.0f prefixes (%.1f%%) are taken: use a longer prefix (e.g. %d)",
+	return "", spaceFull(taken, n, attempts)
+}
+
+// spaceFull says how full the prefix space is and suggests a longer prefix.
+func spaceFull(taken map[string]bool, n, attempts int) error {
+	space := prefixSpace(n)
+	return fmt.Errorf("%w: no free %d-digit prefix in %d attempts; %d of %.0f prefixes (%.1f%%) are taken: use a longer prefix (e.g. %d)",
 		ErrPrefixSpaceFull, n, attempts, len(taken), space, 100*float64(len(taken))/space, n+2)
 }
 
@@ -180,4 +191,43 @@ func describe(cs []claim) string {
 		parts[i] = c.String()
 	}
 	return strings.Join(parts, ", ")
+}
+
+// maxEnumeratedPrefixLen is the longest prefix whose free values
+// pickFreePrefix lists (16^4 = 65,536 of them at most).
+const maxEnumeratedPrefixLen = 4
+
+// pickFreePrefix returns a random UUID whose first n digits are replaced by
+// a free prefix chosen at random. The first 8 digits of a version 4 UUID
+// are random bits, so the result is still a valid random UUID.
+func pickFreePrefix(taken map[string]bool, n int, rnd func() (uuid.UUID, error)) (DiskUUID, error) {
+	u, err := newRandomUUID(rnd)
+	if err != nil {
+		return "", err
+	}
+	var free []string
+	for i := range 1 << (4 * n) {
+		p := fmt.Sprintf("%0*x", n, i)
+		if !taken[p] {
+			free = append(free, p)
+		}
+	}
+	if len(free) == 0 {
+		return "", spaceFull(taken, n, 1<<(4*n))
+	}
+	// The UUID's own random digits choose among the free prefixes.
+	var idx uint64
+	for _, c := range []byte(u[n : n+8]) {
+		if c != '-' {
+			idx = idx<<4 | uint64(hexVal(c))
+		}
+	}
+	return DiskUUID(free[idx%uint64(len(free))] + string(u[n:])), nil
+}
+
+func hexVal(c byte) byte {
+	if c >= 'a' {
+		return c - 'a' + 10
+	}
+	return c - '0'
 }

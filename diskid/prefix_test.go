@@ -18,28 +18,33 @@ func TestUniqueUUID_retriesPastTakenPrefixes(t *testing.T) {
 	}
 }
 
-func TestUniqueUUID_fullSpaceSuggestsLongerPrefix(t *testing.T) {
-	// One digit: 16 prefixes, 15 taken, and the source keeps offering one.
+func TestUniqueUUID_nearlyFullSmallSpacePicksTheFreePrefix(t *testing.T) {
+	// One digit: 16 prefixes, 15 taken, and the source keeps offering a
+	// taken one: random tries fail, but the one free prefix exists.
 	taken := map[string]bool{}
 	for _, c := range "0123456789abcde" {
 		taken[string(c)] = true
 	}
-	same := make([]string, 10)
+	same := make([]string, 11)
 	for i := range same {
 		same[i] = "a0000000-0000-4000-8000-000000000000"
 	}
-	_, err := uniqueUUID(taken, 1, len(same), uuidQueue(same...))
-	if !errors.Is(err, ErrPrefixSpaceFull) {
-		t.Fatalf("error = %v, want ErrPrefixSpaceFull", err)
+	u, err := uniqueUUID(taken, 1, len(same)-1, uuidQueue(same...))
+	if err != nil || u.Prefix(1) != "f" {
+		t.Fatalf("uniqueUUID = %q, %v; want prefix f", u, err)
 	}
-	for _, want := range []string{"15 of 16", "93.8%", "longer prefix", "(e.g. 3)"} {
+	if _, err := ParseDiskUUID(string(u)); err != nil {
+		t.Fatal(err)
+	}
+	taken["f"] = true
+	_, err = uniqueUUID(taken, 1, 1000, nil)
+	if !errors.Is(err, ErrPrefixSpaceFull) {
+		t.Fatalf("completely full space: %v", err)
+	}
+	for _, want := range []string{"16 of 16", "100.0%", "longer prefix", "(e.g. 3)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
-	}
-	taken["f"] = true
-	if _, err := uniqueUUID(taken, 1, 1000, nil); !errors.Is(err, ErrPrefixSpaceFull) {
-		t.Errorf("completely full space: %v", err)
 	}
 }
 

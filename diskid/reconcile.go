@@ -50,6 +50,9 @@ type checkInput struct {
 	lvstores  []LvstoreDisk
 	reg       Registry
 	colliding map[string]bool // keys already in collision, for counting
+	// fromClaims: reg was built from the cluster's claims, which name this
+	// node's other disks too (disks another process initialised).
+	fromClaims bool
 }
 
 func (m *Manager) snapshot() checkInput {
@@ -101,6 +104,12 @@ func (m *Manager) checkLocked(ctx context.Context) error {
 		o := observe(p)
 		obs[p] = &o
 	}
+	var cr *claimResult
+	if m.cfg.Claims != nil {
+		r := m.checkClaims(ctx, in, obs)
+		cr = &r
+		in.reg, in.fromClaims = r.registryFromClaims(localUUIDs(in, obs)), true
+	}
 	claims, taken := m.claims(in, obs)
 	verdicts := decideCollisions(claims, m.cfg.PrefixLen)
 
@@ -125,6 +134,8 @@ func (m *Manager) checkLocked(ctx context.Context) error {
 			msg += "; automatic regeneration is off"
 		case !o.unused || lvstoreOn(in.lvstores, p):
 			msg += fmt.Sprintf("; the disk is in use: evict it, then run 'spdk-agent disk regenerate %s --force'", p)
+		case cr != nil && !cr.view.Synced:
+			msg += "; not regenerated while the cluster registry is not synced"
 		default:
 			_, next, err := m.regenerateIn(ctx, p, o.id.UUID, false, taken, "prefix collision with "+describe(v.with))
 			if err == nil {
@@ -151,8 +162,35 @@ func (m *Manager) checkLocked(ctx context.Context) error {
 				DiskUUID(l.UUID).Prefix(m.cfg.PrefixLen), l.UUID, describe(v.with))}}
 		}
 	}
-	m.apply(in, obs, conds, newCollisions)
+	var states map[string]string
+	if cr != nil {
+		for k, cs := range cr.conds {
+			conds[k] = append(conds[k], cs...)
+		}
+		states = cr.states
+	}
+	m.apply(in, obs, conds, states, newCollisions)
 	return nil
+}
+
+// localUUIDs are the identities of this node's disks, the previous ones of
+// pending claims included: their claims are this node's own.
+func localUUIDs(in checkInput, obs map[string]*observation) map[DiskUUID]bool {
+	local := make(map[DiskUUID]bool)
+	for _, p := range in.paths {
+		if o := obs[p]; o.loaded {
+			local[o.id.UUID] = true
+			if o.id.Previous != "" {
+				local[o.id.Previous] = true
+			}
+		}
+	}
+	for _, l := range in.lvstores {
+		if u, err := FromLvstore(l.UUID); err == nil {
+			local[u] = true
+		}
+	}
+	return local
 }
 
 // claims builds the collision domain from what was observed, and the set of
@@ -181,7 +219,10 @@ func (m *Manager) claims(in checkInput, obs map[string]*observation) ([]claim, m
 	}
 	for _, e := range in.reg.Disks {
 		taken[e.UUID.Prefix(m.cfg.PrefixLen)] = true
-		if (m.cfg.Node != "" && e.Node == m.cfg.Node) || (m.cfg.Node == "" && local[e.UUID]) {
+		if in.fromClaims && local[e.UUID] {
+			continue
+		}
+		if !in.fromClaims && ((m.cfg.Node != "" && e.Node == m.cfg.Node) || (m.cfg.Node == "" && local[e.UUID])) {
 			continue
 		}
 		cs = append(cs, claim{key: "registry:" + e.Node + "/" + e.Disk + "/" + string(e.UUID), label: e.Node + "/" + e.Disk, uuid: e.UUID})
@@ -198,7 +239,7 @@ func lvstoreOn(ls []LvstoreDisk, path string) bool {
 
 // apply stores what checkLocked found. Disks and lvstores that were removed
 // or changed meanwhile keep their current state: absent is not deleted.
-func (m *Manager) apply(in checkInput, obs map[string]*observation, conds map[string][]Condition, newCollisions uint64) {
+func (m *Manager) apply(in checkInput, obs map[string]*observation, conds map[string][]Condition, claimStates map[string]string, newCollisions uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, p := range in.paths {
@@ -213,6 +254,7 @@ func (m *Manager) apply(in checkInput, obs map[string]*observation, conds map[st
 		}
 		d.loaded = o.loaded
 		d.conds = conds["path:"+p]
+		d.claim = claimStates["path:"+p]
 	}
 	for _, l := range in.lvstores {
 		cur, ok := m.lvstores[l.Name]
@@ -220,6 +262,7 @@ func (m *Manager) apply(in checkInput, obs map[string]*observation, conds map[st
 			continue
 		}
 		cur.conds = conds["lvstore:"+string(l.Name)]
+		cur.claim = claimStates["lvstore:"+string(l.Name)]
 	}
 	m.counters.Collisions += newCollisions
 	m.checked = true
@@ -243,6 +286,11 @@ func (m *Manager) knownPrefixes() map[string]bool {
 	}
 	for _, e := range m.reg.cur.Disks {
 		taken[e.UUID.Prefix(m.cfg.PrefixLen)] = true
+	}
+	if m.cfg.Claims != nil {
+		for _, c := range m.cfg.Claims.View().Claims {
+			taken[c.Prefix] = true
+		}
 	}
 	return taken
 }

@@ -20,6 +20,9 @@ func (m *Manager) Init(ctx context.Context, path string) (DiskStatus, error) {
 	if err != nil {
 		return DiskStatus{}, err
 	}
+	if err := m.requireSynced(); err != nil {
+		return DiskStatus{}, fmt.Errorf("init %s: %w: nothing was written", p, err)
+	}
 	// Load every desired disk first, so that the new UUID avoids the
 	// prefixes of disks added but not yet read.
 	if err := m.checkLocked(ctx); err != nil {
@@ -39,6 +42,11 @@ func (m *Manager) Init(ctx context.Context, path string) (DiskStatus, error) {
 			return fmt.Errorf("new identity for %s: %w", p, err)
 		}
 		id := Identity{Version: FormatVersion, UUID: u, Name: filepath.Base(p), Created: m.cfg.Now().UTC()}
+		if m.cfg.Claims != nil {
+			got, err := m.claimIn(lctx, d, id, true, taken)
+			created = got
+			return err
+		}
 		if err := createIdentityIn(d, id); err != nil {
 			return err
 		}
@@ -78,6 +86,9 @@ func (m *Manager) Regenerate(ctx context.Context, path string, force bool) (old,
 	}
 	if _, ok := m.Lookup(p); !ok {
 		return "", "", fmt.Errorf("%w: %s", ErrUnknownDisk, p)
+	}
+	if err := m.requireSynced(); err != nil {
+		return "", "", fmt.Errorf("regenerate %s: %w: nothing was changed", p, err)
 	}
 	if names := m.lvstoresOn(p); len(names) > 0 && !force {
 		what := make([]string, len(names))
@@ -137,6 +148,20 @@ func (m *Manager) regenerateIn(ctx context.Context, path string, expect DiskUUID
 			name = filepath.Base(path)
 		}
 		next = Identity{Version: FormatVersion, UUID: u, Name: name, Created: m.cfg.Now().UTC()}
+		if m.cfg.Claims != nil {
+			if err := m.requireSynced(); err != nil {
+				return err
+			}
+			if cur.ClaimPending {
+				return fmt.Errorf("%w: %s: the claim of %s is still pending; a check finishes it first", ErrIdentityChanged, identityPath(path), cur.UUID)
+			}
+			next.Previous = cur.UUID
+			if next, err = m.claimIn(ctx, d, next, false, avoid); err != nil {
+				return err
+			}
+			old = cur
+			return nil
+		}
 		if err := d.writeAtomic(IdentityFile, next.Marshal(), false); err != nil {
 			return err
 		}

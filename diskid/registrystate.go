@@ -29,6 +29,9 @@ type registryState struct {
 
 // RegistryInfo describes the registry in use, for status output.
 type RegistryInfo struct {
+	// Mode is "kube" for the cluster's claims, "file" for a registry
+	// file, empty for none.
+	Mode    string `json:"mode,omitempty"`
 	Path    string `json:"path,omitempty"`
 	Disks   int    `json:"disks"`
 	Good    bool   `json:"good"`
@@ -40,9 +43,24 @@ type RegistryInfo struct {
 // Registry returns the registry decisions are made with; ok is false when
 // no good registry is known.
 func (m *Manager) Registry() (Registry, RegistryInfo, bool) {
+	if m.cfg.Claims != nil {
+		v := m.cfg.Claims.View()
+		info := RegistryInfo{Mode: "kube", Path: v.Source, Disks: len(v.Claims), Good: v.Good, Stale: v.Good && !v.Synced, Source: v.Source}
+		if !v.Synced {
+			info.Problem = v.Problem
+		}
+		var reg Registry
+		for _, c := range v.Claims {
+			reg.Disks = append(reg.Disks, RegistryEntry{UUID: c.UUID, Node: c.Node, Disk: string(c.Kind) + ":" + c.Disk})
+		}
+		return reg, info, v.Good
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	info := RegistryInfo{Path: m.cfg.RegistryPath, Disks: len(m.reg.cur.Disks), Good: m.reg.good, Stale: m.reg.stale, Source: m.reg.source}
+	if m.cfg.RegistryPath != "" {
+		info.Mode = "file"
+	}
 	if m.reg.err != nil {
 		info.Problem = m.reg.err.Error()
 	}

@@ -50,6 +50,9 @@ const (
 	// CondRegenerateFailed: an automatic regeneration was attempted and
 	// failed; the disk keeps its old identity.
 	CondRegenerateFailed ConditionType = "regenerate-failed"
+	// CondClaimPending: the disk's prefix is not (yet) claimed in the
+	// cluster; the disk is not usable until it is.
+	CondClaimPending ConditionType = "claim-pending"
 )
 
 // Condition is one thing wrong with a disk, with a message for people.
@@ -71,6 +74,9 @@ type DiskStatus struct {
 	Prefix     string      `json:"prefix,omitempty"`
 	State      State       `json:"state"`
 	Conditions []Condition `json:"conditions,omitempty"`
+	// Claim is the state of the disk's prefix claim in the cluster (a
+	// Claim* constant); empty outside a cluster.
+	Claim string `json:"claim,omitempty"`
 }
 
 // key identifies the disk among all disks of the node.

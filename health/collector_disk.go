@@ -19,6 +19,15 @@ var (
 	registryRejectedDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(namespace, "disk", "registry_updates_rejected_total"),
 		"Cluster disk registry updates refused as implausible; the last good registry is kept.", nil, nil)
+	registryInfoDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "disk", "registry_info"),
+		"Where the cluster's disks are known from: source kube (prefix claims) or file.", []string{"source"}, nil)
+	registrySyncedDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "disk", "registry_synced"),
+		"1 when the cluster disk registry view is current, 0 while the last good one is kept.", nil, nil)
+	registryDisksDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "disk", "registry_disks"),
+		"Disks known cluster-wide (claims or registry entries) in the view in use.", nil, nil)
 )
 
 // DiskCollector exports the disk identity state.
@@ -37,6 +46,9 @@ func (c *DiskCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- diskCollisionsDesc
 	ch <- diskRegenerationsDesc
 	ch <- registryRejectedDesc
+	ch <- registryInfoDesc
+	ch <- registrySyncedDesc
+	ch <- registryDisksDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -56,4 +68,14 @@ func (c *DiskCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(diskCollisionsDesc, prometheus.GaugeValue, float64(d.Collisions))
 	ch <- prometheus.MustNewConstMetric(diskRegenerationsDesc, prometheus.CounterValue, float64(d.Regenerations))
 	ch <- prometheus.MustNewConstMetric(registryRejectedDesc, prometheus.CounterValue, float64(d.RegistryUpdatesRejected))
+	if d.Registry == "" {
+		return
+	}
+	synced := 0.0
+	if d.RegistrySynced {
+		synced = 1
+	}
+	ch <- prometheus.MustNewConstMetric(registryInfoDesc, prometheus.GaugeValue, 1, d.Registry)
+	ch <- prometheus.MustNewConstMetric(registrySyncedDesc, prometheus.GaugeValue, synced)
+	ch <- prometheus.MustNewConstMetric(registryDisksDesc, prometheus.GaugeValue, float64(d.RegistryDisks))
 }

@@ -222,6 +222,27 @@ spdk_agent_disk_uuid_regenerations_total 2
 	}
 }
 
+func TestDiskCollector_registry(t *testing.T) {
+	const want = `
+# HELP spdk_agent_disk_registry_disks Disks known cluster-wide (claims or registry entries) in the view in use.
+# TYPE spdk_agent_disk_registry_disks gauge
+spdk_agent_disk_registry_disks 256
+# HELP spdk_agent_disk_registry_info Where the cluster's disks are known from: source kube (prefix claims) or file.
+# TYPE spdk_agent_disk_registry_info gauge
+spdk_agent_disk_registry_info{source="kube"} 1
+# HELP spdk_agent_disk_registry_synced 1 when the cluster disk registry view is current, 0 while the last good one is kept.
+# TYPE spdk_agent_disk_registry_synced gauge
+spdk_agent_disk_registry_synced 0
+`
+	st := testState()
+	st.Disks.Registry, st.Disks.RegistryDisks = "kube", 256
+	err := testutil.CollectAndCompare(NewDiskCollector(constState(st)), strings.NewReader(want),
+		"spdk_agent_disk_registry_disks", "spdk_agent_disk_registry_info", "spdk_agent_disk_registry_synced")
+	if err != nil {
+		t.Error(err)
+	}
+}
+
 // onlyMetric wraps the one metric named name that c collects, for ToFloat64.
 func onlyMetric(c prometheus.Collector, name string) prometheus.Collector {
 	return prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {

@@ -81,6 +81,9 @@
 //	spdk_agent_disk_uuid_prefix_collisions           gauge
 //	spdk_agent_disk_uuid_regenerations_total         counter
 //	spdk_agent_disk_registry_updates_rejected_total  counter
+//	spdk_agent_disk_registry_info                    gauge      source (kube, file; only with a registry)
+//	spdk_agent_disk_registry_synced                  gauge      (only with a registry)
+//	spdk_agent_disk_registry_disks                   gauge      (only with a registry)
 //
 // The state metrics are built at scrape time from [StateSource.NodeState]
 // as constant metrics, so an lvstore, lvol or bdev that is gone has no

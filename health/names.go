@@ -51,6 +51,6 @@ func fullState() NodeState {
 		Lvstores:   []LvstoreState{{Name: "lvs0", UUID: "u"}},
 		Lvols:      []LvolState{{Lvstore: "lvs0", Name: "vol", UUID: "u"}},
 		IOStat:     &IOStat{TickRate: 1, Bdevs: []BdevIOStat{{Name: "b"}}},
-		Disks:      &DiskState{ByState: map[string]int{"ok": 1}},
+		Disks:      &DiskState{ByState: map[string]int{"ok": 1}, Registry: "kube", RegistrySynced: true, RegistryDisks: 1},
 	}
 }

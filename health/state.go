@@ -118,4 +118,10 @@ type DiskState struct {
 	// RegistryUpdatesRejected counts cluster registry updates refused as
 	// implausible (empty, unparsable, shrinking) since the agent started.
 	RegistryUpdatesRejected uint64 `json:"registry_updates_rejected"`
+	// Registry is where the cluster's disks are known from: "kube" (the
+	// prefix claims), "file", or empty for none; RegistrySynced says the
+	// view is current and RegistryDisks how many disks it lists.
+	Registry       string `json:"registry,omitempty"`
+	RegistrySynced bool   `json:"registry_synced,omitempty"`
+	RegistryDisks  int    `json:"registry_disks,omitempty"`
 }

@@ -1,0 +1,7 @@
+//go:build tools
+
+// Package kubeassets pins k8s.io/kubernetes so that its kube-apiserver
+// command can be built from this module.
+package kubeassets
+
+import _ "k8s.io/kubernetes/cmd/kube-apiserver"
