@@ -164,23 +164,6 @@ func FuzzParseUnpaired(f *testing.F) {
 	})
 }
 
-func readAuditFile(t *testing.T, p string) []auditRecord {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []auditRecord
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var r auditRecord
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("audit line %q: %v", line, err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
 // A connected SPDK that stops answering makes the agent unready, never
 // unlive: restarting the agent would not make SPDK answer.
 func TestHealth_hungSPDKIsNotReadyButLive(t *testing.T) {
