@@ -113,7 +113,7 @@ func runAgent(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Node, "node", envDefault("SPDK_AGENT_NODE", envDefault("NODE_NAME", hostname)), "this node's name in the registry (SPDK_AGENT_NODE, then NODE_NAME, then the host name)")
 	fs.DurationVar(&cfg.CallTimeout, "call-timeout", envDuration("SPDK_AGENT_CALL_TIMEOUT", 10*time.Second), "deadline of one forwarded call; negative: none (SPDK_AGENT_CALL_TIMEOUT)")
 	fs.IntVar(&cfg.MaxClients, "max-clients", int(envInt("SPDK_AGENT_MAX_CLIENTS", 1024)), "connections the RPC socket serves at once (SPDK_AGENT_MAX_CLIENTS)")
-	fs.IntVar(&cfg.ClientMaxCalls, "client-max-calls", int(envInt("SPDK_AGENT_CLIENT_MAX_CALLS", 64)), "calls in flight per RPC connection; further requests wait in the socket buffer; negative: no bound (SPDK_AGENT_CLIENT_MAX_CALLS)")
+	fs.IntVar(&cfg.ClientMaxCalls, "client-max-calls", int(envInt("SPDK_AGENT_CLIENT_MAX_CALLS", 16)), "calls in flight per RPC connection; further requests wait in the socket buffer; negative: no bound (SPDK_AGENT_CLIENT_MAX_CALLS)")
 	fs.Int64Var(&cfg.ClientMaxUnread, "client-max-unread", envInt("SPDK_AGENT_CLIENT_MAX_UNREAD", 64<<20), "bytes of answers one client may leave unread before it is disconnected (SPDK_AGENT_CLIENT_MAX_UNREAD)")
 	fs.Int64Var(&cfg.ReplyBudget, "reply-budget", envInt("SPDK_AGENT_REPLY_BUDGET", 512<<20), "bytes of unread answers of all clients; a client over its share is disconnected (SPDK_AGENT_REPLY_BUDGET)")
 	fs.DurationVar(&cfg.ClientWriteTimeout, "client-write-timeout", envDuration("SPDK_AGENT_CLIENT_WRITE_TIMEOUT", 30*time.Second), "disconnect a client that reads nothing of an answer for this long (SPDK_AGENT_CLIENT_WRITE_TIMEOUT)")

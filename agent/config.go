@@ -162,7 +162,7 @@ func (c Config) withDefaults() Config {
 		c.MaxClients = 1024
 	}
 	if c.ClientMaxCalls == 0 {
-		c.ClientMaxCalls = 64
+		c.ClientMaxCalls = 16
 	}
 	if c.ClientMaxUnread == 0 {
 		c.ClientMaxUnread = 64 << 20
