@@ -12,7 +12,7 @@ override SPDK_TGT := $(abspath $(SPDK_TGT))
 export SPDK_TGT
 endif
 
-.PHONY: all build test test-spdk difftest demo bench fuzz lint clean
+.PHONY: all build test test-spdk difftest demo bench fuzz lint abuse clean
 
 all: build
 
@@ -43,6 +43,12 @@ difftest:
 # The whole job on the built-in SPDK simulator, then exit.
 demo: build
 	$(BIN) demo --once
+
+# The load-and-abuse suite against the built agent on the simulator;
+# ABUSE_FLAGS=-short is the CI form (SPDK stopped 8 s instead of 60 s).
+ABUSE_FLAGS ?=
+abuse: build
+	$(GO) run ./hack/abuse -bin $(BIN) $(ABUSE_FLAGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)

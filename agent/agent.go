@@ -110,13 +110,20 @@ func New(cfg Config) (*Agent, error) {
 	a.follower.hooks = a.metrics.followerHooks()
 	a.follower.hooks.lvstores = a.rememberLvstoreDisks
 	a.follower.hooks.fullSync = a.pruneReadOnly
+	a.follower.hooks.complete = a.saveGraph
+	if snap, err := loadLastGraph(cfg.statePath(lastGraphFileName)); err != nil {
+		cfg.Logger.Warn("not serving the last graph saved", "err", err)
+	} else if snap != nil {
+		a.follower.publish(snap)
+		cfg.Logger.Info("serving the graph saved by the last run, stale until SPDK is read", "read_at", snap.ReadAt, "lvols", snap.Graph.Len())
+	}
 	obs := &sessionObserver{a: a}
 	followClient := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: obs, Logger: cfg.Logger.With("conn", "follow")})
 	a.clients = append(a.clients, followClient)
 	a.follower.session = followClient
 	a.iostat = newIOStatPoller(followClient, cfg.IOStatInterval, cfg.Logger)
 	a.follower.hooks.sync = a.iostat.afterFullSync(a.follower.hooks.sync)
-	a.follower.r = &reader{c: followClient}
+	a.follower.r = &reader{c: followClient, timeout: cfg.timeoutFor("bdev_get_bdevs")}
 	conns := make([]rawCaller, cfg.PoolSize)
 	poolLog := slog.New(debugOnly{cfg.Logger.Handler()})
 	for i := range conns {
@@ -126,7 +133,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.pool = newPool(conns)
 	a.audit.count = a.metrics.auditCounter()
-	a.server = spdkserver.New(a, spdkserver.Options{Logger: cfg.Logger.With("socket", "rpc"), MaxConns: cfg.MaxClients})
+	a.server = spdkserver.New(a, spdkserver.Options{Logger: cfg.Logger.With("socket", "rpc"), MaxConns: cfg.MaxClients, Limits: cfg.clientLimits()})
 	return a, nil
 }
 
@@ -192,6 +199,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.log.Info("agent stopped")
 	return runErr
+}
+
+// saveGraph keeps the listings of a complete full sync in the state
+// directory, for the next start.
+func (a *Agent) saveGraph(st fullState, readAt time.Time) {
+	if err := saveLastGraph(a.cfg.statePath(lastGraphFileName), st, readAt); err != nil {
+		a.log.Error("saving the last graph", "err", err)
+	}
 }
 
 // reconnectAll redials every SPDK connection now: a new socket appeared.

@@ -22,18 +22,34 @@ const (
 	decisionRefused = "refused"
 )
 
+// Stages of audit records besides "decision" and "result".
+const (
+	// stageStart opens every run of the agent: its Run pairs the run's
+	// records, since IDs start at 1 with each run.
+	stageStart = "start"
+	// stageUnknown is written at start for each allowed decision of the
+	// previous run that has no result: the agent stopped (a kill, a crash)
+	// between sending the call and recording what SPDK answered.
+	stageUnknown = "outcome-unknown"
+)
+
 // auditRecord is one line of the audit log. A destructive call that is
-// allowed gets two lines with the same ID: the decision, written before the
-// call is sent to SPDK, and the result.
+// allowed gets two lines with the same Run and ID: the decision, written
+// before the call is sent to SPDK, and the result.
 type auditRecord struct {
-	Time   time.Time       `json:"time"`
-	ID     uint64          `json:"id"`
-	Stage  string          `json:"stage"` // "decision" or "result"
-	UID    *uint32         `json:"uid,omitempty"`
-	GID    *uint32         `json:"gid,omitempty"`
-	PID    *int32          `json:"pid,omitempty"`
-	Method string          `json:"method"`
-	Params json.RawMessage `json:"params,omitempty"`
+	Time  time.Time `json:"time"`
+	Run   string    `json:"run"`
+	ID    uint64    `json:"id"`
+	Stage string    `json:"stage"` // "decision", "result", "start" or "outcome-unknown"
+	// PrevRun and PrevID name, on an outcome-unknown record, the decision
+	// left without a result.
+	PrevRun string          `json:"prev_run,omitempty"`
+	PrevID  uint64          `json:"prev_id,omitempty"`
+	UID     *uint32         `json:"uid,omitempty"`
+	GID     *uint32         `json:"gid,omitempty"`
+	PID     *int32          `json:"pid,omitempty"`
+	Method  string          `json:"method"`
+	Params  json.RawMessage `json:"params,omitempty"`
 	// Forwarded are the params sent to SPDK when the guard named the
 	// objects canonically (by UUID), on the decision line.
 	Forwarded string `json:"forwarded,omitempty"`
@@ -47,6 +63,7 @@ type auditRecord struct {
 // auditor appends records to the audit log and the structured log.
 type auditor struct {
 	log    *slog.Logger
+	run    string // this run's id, on every record
 	nextID atomic.Uint64
 	// count is called after each record, for metrics; may be nil.
 	count func(stage, decision string)
@@ -55,12 +72,33 @@ type auditor struct {
 	f  *os.File
 }
 
+// openAuditor opens the audit log at path, writes the run's start record
+// and an outcome-unknown record for each decision the previous run left
+// without a result.
 func openAuditor(path string, log *slog.Logger) (*auditor, error) {
+	unpaired, err := unpairedDecisions(path)
+	if err != nil {
+		log.Warn("audit log: cannot look for decisions left without a result", "err", err)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("agent: open audit log: %w", err)
 	}
-	return &auditor{log: log, f: f}, nil
+	a := &auditor{log: log, f: f, run: newRunID()}
+	if err := a.write(auditRecord{Stage: stageStart, Reason: "agent " + Version + " started"}); err != nil {
+		f.Close()
+		return nil, err
+	}
+	for _, d := range unpaired {
+		r := auditRecord{Stage: stageUnknown, PrevRun: d.Run, PrevID: d.ID, Method: d.Method, Params: d.Params,
+			Forwarded: d.Forwarded, UID: d.UID, GID: d.GID, PID: d.PID,
+			Reason: "the agent stopped after allowing this call and before recording SPDK's answer"}
+		if err := a.write(r); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 // newRecord starts a record for one call by peer.
@@ -77,11 +115,12 @@ func (a *auditor) newRecord(peer spdkserver.PeerCred, method string, params json
 // returned so that the caller refuses the call rather than act unrecorded.
 func (a *auditor) write(r auditRecord) error {
 	r.Time = time.Now().UTC()
+	r.Run = a.run
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("agent: audit record for %s: %w", r.Method, err)
 	}
-	attrs := []any{"id", r.ID, "stage", r.Stage, "method", r.Method, "params", string(r.Params)}
+	attrs := []any{"run", r.Run, "id", r.ID, "stage", r.Stage, "method", r.Method, "params", string(r.Params)}
 	if r.UID != nil {
 		attrs = append(attrs, "uid", *r.UID, "gid", *r.GID, "pid", *r.PID)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spdk-agent/spdk-agent/diskid"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
 )
 
 // Config is everything the agent needs to run. Host paths are fields (and,
@@ -58,6 +59,26 @@ type Config struct {
 	// (default 1024): far more than SPDK's 64, since local clients share
 	// the agent's few SPDK connections.
 	MaxClients int
+	// ClientMaxCalls bounds the calls in flight of one client connection
+	// (default 64): further requests wait in the socket's buffer, so a
+	// pipelining client gets its share and no more.
+	ClientMaxCalls int
+	// ClientMaxUnread bounds the answers one client has not read yet
+	// (default 64 MiB, above SPDK's largest answer): beyond it the client
+	// is disconnected.
+	ClientMaxUnread int64
+	// ReplyBudget bounds the unread answers of all clients together
+	// (default 512 MiB); a client over its share of it is disconnected.
+	ReplyBudget int64
+	// ClientWriteTimeout disconnects a client that reads no part of an
+	// answer for this long (default 30s).
+	ClientWriteTimeout time.Duration
+	// ClientIdleTimeout closes an RPC connection that sends nothing while
+	// no answer is owed (default 5m); HealthIdleTimeout closes idle
+	// keep-alive connections of the health socket (default 60s).
+	// Negative: none.
+	ClientIdleTimeout time.Duration
+	HealthIdleTimeout time.Duration
 	// PoolSize is the number of SPDK connections used to forward calls
 	// (default 4; SPDK accepts 64 connections in all).
 	PoolSize int
@@ -144,6 +165,24 @@ func (c Config) withDefaults() Config {
 	if c.MaxClients == 0 {
 		c.MaxClients = 1024
 	}
+	if c.ClientMaxCalls == 0 {
+		c.ClientMaxCalls = 16
+	}
+	if c.ClientMaxUnread == 0 {
+		c.ClientMaxUnread = 64 << 20
+	}
+	if c.ReplyBudget == 0 {
+		c.ReplyBudget = 512 << 20
+	}
+	if c.ClientWriteTimeout == 0 {
+		c.ClientWriteTimeout = 30 * time.Second
+	}
+	if c.ClientIdleTimeout == 0 {
+		c.ClientIdleTimeout = 5 * time.Minute
+	}
+	if c.HealthIdleTimeout == 0 {
+		c.HealthIdleTimeout = 60 * time.Second
+	}
 	if c.PoolSize == 0 {
 		c.PoolSize = 4
 	}
@@ -197,6 +236,17 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// clientLimits returns what each client of the RPC socket may hold.
+func (c Config) clientLimits() spdkserver.Limits {
+	return spdkserver.Limits{
+		MaxInFlight:    max(c.ClientMaxCalls, 0),
+		MaxQueuedBytes: max(c.ClientMaxUnread, 0),
+		Budget:         max(c.ReplyBudget, 0),
+		WriteTimeout:   max(c.ClientWriteTimeout, 0),
+		IdleTimeout:    max(c.ClientIdleTimeout, 0),
+	}
 }
 
 // statePath returns the path of a file in the state directory.

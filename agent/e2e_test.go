@@ -280,7 +280,13 @@ func osGetuid() int { return os.Getuid() }
 // readAudit returns the records of the agent's audit log.
 func readAudit(t testing.TB, n *node) []auditRecord {
 	t.Helper()
-	b, err := os.ReadFile(n.cfg.statePath(auditFileName))
+	return readAuditFile(t, n.cfg.statePath(auditFileName))
+}
+
+// readAuditFile decodes every line of the audit log at p.
+func readAuditFile(t testing.TB, p string) []auditRecord {
+	t.Helper()
+	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}

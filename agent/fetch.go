@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 )
@@ -14,9 +15,12 @@ import (
 // reader reads SPDK's state for the follower and the guard, and counts the
 // reply bytes it received (the cost of following SPDK on the wire).
 type reader struct {
-	c     rawCaller
-	bytes atomic.Int64 // reply bytes received
-	calls atomic.Int64
+	c rawCaller
+	// timeout bounds each call (zero: none), so that a stopped SPDK fails
+	// the follower's reads instead of holding its loop.
+	timeout time.Duration
+	bytes   atomic.Int64 // reply bytes received
+	calls   atomic.Int64
 }
 
 // call performs one call and decodes its result into out.
@@ -28,6 +32,11 @@ func (r *reader) call(ctx context.Context, method string, params any, out any) e
 			return fmt.Errorf("agent: encode %s params: %w", method, err)
 		}
 		raw = b
+	}
+	if r.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
 	}
 	res, err := r.c.CallRaw(ctx, method, raw)
 	r.calls.Add(1)

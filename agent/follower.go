@@ -26,6 +26,9 @@ type Snapshot struct {
 	// Synced is false until the first full sync on the current SPDK
 	// connection: before it, Graph (if any) is from an earlier connection.
 	Synced bool
+	// Restored is true for the graph an earlier run of the agent saved
+	// (last-graph.json), served until SPDK is read again.
+	Restored bool
 	// Missing lists the expected lvstores (configured or seen before) that
 	// SPDK does not report: while it is not empty the graph is incomplete.
 	Missing []string
@@ -44,9 +47,10 @@ type session interface {
 type followerHooks struct {
 	sync          func(kind string, d time.Duration, err error) // "full" or "targeted"
 	notifications func(n int)
-	beat          func()                  // once per loop iteration, for livez
-	lvstores      func([]spdkrpc.Lvstore) // after each full sync
-	fullSync      func(*Snapshot)         // with each full sync's snapshot, once published
+	beat          func()                     // once per loop iteration, for livez
+	lvstores      func([]spdkrpc.Lvstore)    // after each full sync
+	complete      func(fullState, time.Time) // the listings of each complete full sync
+	fullSync      func(*Snapshot)            // with each full sync's snapshot, once published
 }
 
 // follower owns the SPDK session used to follow SPDK: one goroutine (run)
@@ -65,6 +69,9 @@ type follower struct {
 	snap      atomic.Pointer[Snapshot]
 	confirmed atomic.Int64 // unix nanoseconds of the last successful read
 	connected atomic.Bool
+	// unanswered is set when a read ran out of time on a connected
+	// SPDK (stopped, or hung), until a read succeeds again.
+	unanswered atomic.Bool
 
 	// reconnected is signalled (buffered 1) when a new SPDK connection is
 	// up: whatever happened meanwhile is unknown, so a full sync follows.
@@ -177,6 +184,7 @@ func (f *follower) retryLater(ctx context.Context, what string, err error) {
 	if ctx.Err() != nil {
 		return
 	}
+	f.noteFailure(err)
 	f.log.Warn("following SPDK: "+what+" failed; retrying", "err", err)
 	t := time.NewTimer(200 * time.Millisecond)
 	defer t.Stop()
@@ -240,10 +248,11 @@ func (f *follower) follow(ctx context.Context) {
 					f.connected.Store(false)
 					return
 				}
+				f.noteFailure(err)
 				f.log.Warn("polling SPDK notifications", "err", err)
 				continue
 			}
-			f.confirmed.Store(time.Now().UnixNano())
+			f.confirm(time.Now())
 			if f.hooks.notifications != nil && len(evs) > 0 {
 				f.hooks.notifications(len(evs))
 			}
@@ -310,8 +319,21 @@ func (f *follower) publish(s *Snapshot) {
 	f.gen++
 	s.Gen = f.gen
 	prev := f.snap.Swap(s)
-	f.confirmed.Store(s.ReadAt.UnixNano())
+	f.confirm(s.ReadAt)
 	if prev != nil {
 		logChanges(f.log, prev.Graph, s.Graph)
+	}
+}
+
+// confirm records a successful read of SPDK's state taken at t.
+func (f *follower) confirm(t time.Time) {
+	f.confirmed.Store(t.UnixNano())
+	f.unanswered.Store(false)
+}
+
+// noteFailure records a read SPDK did not answer in time.
+func (f *follower) noteFailure(err error) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		f.unanswered.Store(true)
 	}
 }

@@ -67,7 +67,7 @@ func viewStatus(snap *Snapshot, only *lvolgraph.Lvstore, f freshness) ViewStatus
 		Synced:        snap.Synced,
 		Complete:      snap.Complete(),
 		Missing:       snap.Missing,
-		Stale:         f.confirmedAt.IsZero() || age > f.maxAge,
+		Stale:         f.confirmedAt.IsZero() || age > f.maxAge || snap.Restored,
 		ConfirmedAt:   f.confirmedAt.UTC(),
 		AgeSeconds:    age.Seconds(),
 	}
@@ -92,12 +92,14 @@ func viewStatus(snap *Snapshot, only *lvolgraph.Lvstore, f freshness) ViewStatus
 		st.Warnings = append(st.Warnings, "SPDK is not connected: this is the last graph read")
 	}
 	switch {
+	case snap.Restored:
+		st.Warnings = append(st.Warnings, fmt.Sprintf("graph saved by the agent's last run, read %s: SPDK not read since the agent started", snap.ReadAt.UTC().Format(time.RFC3339)))
 	case !st.Synced:
 		st.Warnings = append(st.Warnings, "SPDK not read since it reconnected: this graph is from before")
 	case !st.Complete:
 		st.Warnings = append(st.Warnings, "graph incomplete, expected lvstores missing: "+strings.Join(st.Missing, ", "))
 	}
-	if st.Stale {
+	if st.Stale && !snap.Restored {
 		if f.confirmedAt.IsZero() {
 			st.Warnings = append(st.Warnings, "graph stale: never confirmed")
 		} else {

@@ -73,7 +73,10 @@ type Status struct {
 type SPDKStatus struct {
 	Socket    string `json:"socket"`
 	Connected bool   `json:"connected"`
-	Version   string `json:"version,omitempty"`
+	// Unanswered is true while the agent's reads of a connected SPDK run
+	// out of time (a stopped or hung target).
+	Unanswered bool   `json:"unanswered,omitempty"`
+	Version    string `json:"version,omitempty"`
 }
 
 // GraphStatus describes the current graph and how far to trust it.
@@ -94,7 +97,7 @@ type GraphStatus struct {
 
 // status computes the Status from the current snapshot.
 func (a *Agent) status() Status {
-	st := Status{SPDK: SPDKStatus{Socket: a.cfg.SPDKSocket, Connected: a.follower.connected.Load()}, Uncertain: a.uncertain.list()}
+	st := Status{SPDK: SPDKStatus{Socket: a.cfg.SPDKSocket, Connected: a.follower.connected.Load(), Unanswered: a.follower.unanswered.Load()}, Uncertain: a.uncertain.list()}
 	if len(a.clients) > 0 {
 		st.SPDK.Version = a.clients[0].Version()
 	}
@@ -112,7 +115,7 @@ func (a *Agent) status() Status {
 		AgeSeconds:  age.Seconds(),
 		Synced:      snap.Synced,
 		Complete:    snap.Complete(),
-		Stale:       age > a.cfg.MaxGraphAge,
+		Stale:       age > a.cfg.MaxGraphAge || snap.Restored,
 		Missing:     snap.Missing,
 		Lvstores:    len(snap.Graph.Lvstores()),
 		Lvols:       snap.Graph.Len(),

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"runtime"
 	"sync"
 	"time"
@@ -188,6 +187,9 @@ func (a *Agent) checkSPDK(context.Context) error {
 	if !a.follower.connected.Load() {
 		return fmt.Errorf("not connected to SPDK at %s", a.cfg.SPDKSocket)
 	}
+	if a.follower.unanswered.Load() {
+		return fmt.Errorf("SPDK at %s does not answer: last read %v ago", a.cfg.SPDKSocket, time.Since(a.follower.confirmedAt()).Round(time.Millisecond))
+	}
 	return nil
 }
 
@@ -216,10 +218,13 @@ func (a *Agent) startHealth(ctx context.Context, wg *sync.WaitGroup, errc chan<-
 		ready = append(ready, health.Check{Name: "disks", Run: a.checkDisks})
 	}
 	srv := health.NewServer(health.Options{
-		Livez:    []health.Check{a.metrics.beat.Check("follow-loop")},
-		Readyz:   ready,
-		Gatherer: a.metrics.reg,
-		Logger:   a.log,
+		// Liveness is the agent's own: its loop runs and its RPC socket
+		// answers. SPDK's state is readiness; a restart would not fix it.
+		Livez:       []health.Check{a.metrics.beat.Check("follow-loop"), {Name: "rpc-socket", Run: a.checkRPCSocket}},
+		IdleTimeout: max(a.cfg.HealthIdleTimeout, 0),
+		Readyz:      ready,
+		Gatherer:    a.metrics.reg,
+		Logger:      a.log,
 	})
 	if a.cfg.HealthSocket != "" {
 		wg.Go(func() {
@@ -234,11 +239,6 @@ func (a *Agent) startHealth(ctx context.Context, wg *sync.WaitGroup, errc chan<-
 			errc <- fmt.Errorf("agent: --metrics-address %s: %w", a.cfg.MetricsAddress, err)
 			return
 		}
-		hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		wg.Go(func() { _ = hs.Serve(ln) })
-		wg.Go(func() {
-			<-ctx.Done()
-			_ = hs.Close()
-		})
+		wg.Go(func() { _ = srv.Serve(ctx, ln) })
 	}
 }

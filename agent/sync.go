@@ -111,6 +111,9 @@ func (f *follower) fullSyncOnce(ctx context.Context) error {
 		Missing:    expectation{configured: f.configured, seen: f.seen.list()}.missing(st.Lvstores),
 	}
 	f.publish(snap)
+	if f.hooks.complete != nil && snap.Complete() {
+		f.hooks.complete(st, readAt)
+	}
 	if f.hooks.fullSync != nil {
 		f.hooks.fullSync(snap)
 	}

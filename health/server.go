@@ -34,7 +34,23 @@ type Options struct {
 	Logger *slog.Logger
 	// CheckTimeout bounds each check; DefaultCheckTimeout if zero.
 	CheckTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long;
+	// DefaultIdleTimeout if zero. Probes and scrapers come back every few
+	// seconds at most, and an idle connection costs a file descriptor.
+	IdleTimeout time.Duration
 }
+
+// Timeouts of the HTTP server, following net/http practice: a client gets
+// a few seconds to send its headers, and a connection that sends nothing
+// is closed rather than kept forever.
+const (
+	DefaultIdleTimeout = 60 * time.Second
+	readHeaderTimeout  = 5 * time.Second
+	readTimeout        = 10 * time.Second
+	// writeTimeout leaves a scrape of a large node time to be written.
+	writeTimeout   = 30 * time.Second
+	maxHeaderBytes = 16 << 10
+)
 
 // Server serves /livez, /readyz, /healthz and /metrics.
 type Server struct {
@@ -65,6 +81,9 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.CheckTimeout <= 0 {
 		opts.CheckTimeout = DefaultCheckTimeout
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
 	}
 	log := opts.Logger
 	if log == nil {
@@ -106,10 +125,16 @@ var ErrNotSocket = errors.New("path exists and is not a socket")
 
 // Serve serves HTTP on ln until ctx is done, then shuts down gracefully
 // (in-flight requests get up to 5 seconds) and returns nil. It closes ln.
+// Slow and idle clients are cut off by the server's timeouts (see
+// Options.IdleTimeout), so they cannot hold file descriptors forever.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}

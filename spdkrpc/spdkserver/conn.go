@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 )
 
 const (
@@ -45,6 +46,7 @@ type conn struct {
 	sendQ    [][]byte
 	drain    bool // close once sendQ is written
 	closed   bool
+	queued   int64 // bytes of answers filed and not yet written
 	// owed counts the top-level requests handled whose answer line is not
 	// written yet; quiescing (Server.Shutdown) stops reading and closes the
 	// connection when owed drops to zero.
@@ -78,6 +80,7 @@ func (c *conn) close() {
 		return
 	}
 	c.closed = true
+	c.unqueueLocked(c.queued)
 	c.pending, c.deferred, c.sendQ, c.inbox = nil, nil, nil, nil
 	c.cond.Broadcast()
 	c.mu.Unlock()
@@ -96,6 +99,10 @@ func (c *conn) readLoop() {
 			c.cond.Wait()
 		}
 		stop := c.closed || c.quiescing
+		if idle := c.srv.limits.IdleTimeout; idle > 0 && !stop {
+			// Set under c.mu, so that a quiesce's deadline comes after.
+			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		}
 		c.mu.Unlock()
 		if stop {
 			return
@@ -107,6 +114,17 @@ func (c *conn) readLoop() {
 			return // what arrived now is not served
 		}
 		c.inbox = append(c.inbox, buf[:n]...)
+		if err != nil && isTimeout(err) && !c.closed {
+			idle := n == 0 && c.idleLocked()
+			c.mu.Unlock()
+			if idle {
+				c.srv.log.Debug("closing an idle connection", "pid", c.peer.PID, "after", c.srv.limits.IdleTimeout)
+				c.close()
+				return
+			}
+			c.notify()
+			continue // a call is in flight: the client waits for it
+		}
 		if err != nil {
 			c.eof = true
 			if !errors.Is(err, io.EOF) && !c.closed {
@@ -148,7 +166,7 @@ func (c *conn) writeLoop() {
 		for len(c.sendQ) == 0 && !c.drain && !c.closed && !c.drainedLocked() {
 			c.cond.Wait()
 		}
-		q := net.Buffers(c.sendQ)
+		q := c.sendQ
 		n := len(q)
 		c.sendQ = nil
 		closed, done := c.closed, c.drain || c.drainedLocked()
@@ -157,12 +175,23 @@ func (c *conn) writeLoop() {
 			return
 		}
 		if n > 0 {
-			if _, err := q.WriteTo(c.nc); err != nil {
-				c.srv.log.Debug("write failed", "err", err)
+			var sent int64 // counted first: writing consumes q
+			for _, b := range q {
+				sent += int64(len(b))
+			}
+			if err := c.write(q); err != nil {
+				if isTimeout(err) {
+					c.srv.log.Warn("disconnecting a client that does not read its answers", "pid", c.peer.PID, "uid", c.peer.UID, "after", c.srv.limits.WriteTimeout)
+				} else {
+					c.srv.log.Debug("write failed", "err", err)
+				}
 				c.close()
 				return
 			}
 			c.mu.Lock()
+			if !c.closed { // close gave back what was queued
+				c.unqueueLocked(sent)
+			}
 			c.settleLocked(n)
 			c.mu.Unlock()
 			continue
@@ -179,10 +208,22 @@ func (c *conn) writeLoop() {
 // for the end of that chunk.
 func (c *conn) complete(line []byte, async bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case c.closed:
+	if c.closed {
+		c.mu.Unlock()
 		return
+	}
+	if why := c.queueLocked(len(line)); why != "" {
+		queued := c.queued
+		c.mu.Unlock()
+		c.srv.log.Warn("disconnecting a client that does not read its answers: "+why, "pid", c.peer.PID, "uid", c.peer.UID, "queued", queued)
+		c.close()
+		return
+	}
+	defer c.mu.Unlock()
+	if c.srv.limits.MaxInFlight > 0 {
+		c.cond.Broadcast() // a handler loop waiting for a slot releases it
+	}
+	switch {
 	case async && c.holding:
 		c.deferred = append(c.deferred, line)
 		return

@@ -87,6 +87,12 @@ func (c *conn) handleChunk(chunk []byte, release bool) bool {
 		if v == nil {
 			break
 		}
+		c.mu.Lock()
+		open := c.waitSlotLocked()
+		c.mu.Unlock()
+		if !open {
+			return false
+		}
 		c.dispatch(v)
 		if c.ctx.Err() != nil {
 			return false // a handler crashed the server or dropped us

@@ -45,6 +45,8 @@ type Options struct {
 	// MaxConns is how many connections are served at once (default
 	// MaxConns, SPDK's limit); further clients are closed at once.
 	MaxConns int
+	// Limits bound what each client may hold; the zero value sets none.
+	Limits Limits
 }
 
 // Server serves a Handler with SPDK's framing. Its methods are safe for
@@ -53,6 +55,8 @@ type Server struct {
 	h        Handler
 	log      *slog.Logger
 	maxConns int
+	limits   Limits
+	queued   atomic.Int64 // bytes of answers completed and not yet written
 	poll     atomic.Int64 // time.Duration
 	// pollMu protects pollWake, closed and replaced when the interval
 	// changes so that waiting connections apply the new one at once.
@@ -80,7 +84,7 @@ func New(h Handler, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{h: h, log: log, maxConns: opts.MaxConns, conns: make(map[*conn]struct{})}
+	s := &Server{h: h, log: log, maxConns: opts.MaxConns, limits: opts.Limits, conns: make(map[*conn]struct{})}
 	if s.maxConns <= 0 {
 		s.maxConns = MaxConns
 	}
