@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -184,5 +185,36 @@ func followDirectDelete(t *testing.T, real bool) {
 	err := n.via.Call(ctx, "agent_get_lvol", map[string]string{"name": n.demo.Orphan}, &d)
 	if !errors.Is(err, spdkrpc.ErrNotFound) {
 		t.Fatalf("agent_get_lvol of the deleted lvol: %+v %v, want not found", d, err)
+	}
+}
+
+func TestRealAndSim_iostatOfOneBdev(t *testing.T) { backends(t, iostatOfOneBdev) }
+
+// The typed client's GetIostat of one bdev is answered by SPDK itself and
+// through the agent: v26.05 takes a list of names, and rejects "name".
+func iostatOfOneBdev(t *testing.T, real bool) {
+	n := startNode(t, nodeOpts{real: real})
+	ctx := context.Background()
+	name := spdkrpc.BdevRef(n.demo.Orphan)
+	for _, c := range []struct {
+		via    string
+		client *spdkrpc.Client
+	}{{"spdk", n.spdk}, {"agent", n.via}} {
+		st, err := c.client.GetIostat(ctx, name)
+		if err != nil {
+			t.Fatalf("%s: GetIostat(%s): %v", c.via, name, err)
+		}
+		if len(st.Bdevs) != 1 {
+			t.Fatalf("%s: GetIostat(%s): %d bdevs, want 1: %+v", c.via, name, len(st.Bdevs), st.Bdevs)
+		}
+		if _, err := c.client.GetIostat(ctx, "no-such-bdev"); !errors.Is(err, spdkrpc.ErrNotFound) {
+			t.Fatalf("%s: GetIostat of a missing bdev: %v, want not found", c.via, err)
+		}
+	}
+	var raw json.RawMessage
+	err := n.spdk.Call(ctx, "bdev_get_iostat", map[string]string{"name": string(name)}, &raw)
+	var se *spdkrpc.Error
+	if !errors.As(err, &se) || se.Code != spdkrpc.CodeInternalError {
+		t.Fatalf(`bdev_get_iostat {"name": ...}: %s %v, want SPDK's decode error`, raw, err)
 	}
 }
