@@ -4,47 +4,23 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/spdk-agent/spdk-agent/internal/pipenet"
 )
-
-// pipeListener hands out the server ends of net.Pipe pairs, so that the
-// HTTP server runs inside a synctest bubble.
-type pipeListener struct {
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error   { l.once.Do(func() { close(l.done) }); return nil }
-func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "unix"} }
 
 func TestServer_idleAndSlowConnectionsAreClosed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := NewServer(Options{IdleTimeout: 7 * time.Second})
-		ln := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+		ln := pipenet.New()
 		ctx, cancel := context.WithCancel(context.Background())
 		served := make(chan error, 1)
 		go func() { served <- s.Serve(ctx, ln) }()
 		defer func() { cancel(); <-served }()
-		dial := func() net.Conn {
-			c, srv := net.Pipe()
-			ln.conns <- srv
-			return c
-		}
+		dial := ln.Dial
 
 		// A keep-alive connection after its answer: closed when idle.
 		c := dial()

@@ -8,43 +8,13 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/spdk-agent/spdk-agent/internal/pipenet"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
 )
-
-// pipeListener hands out the server ends of net.Pipe pairs, so that a
-// server runs inside a synctest bubble.
-type pipeListener struct {
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error   { l.once.Do(func() { close(l.done) }); return nil }
-func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "unix"} }
-
-func (l *pipeListener) dial() net.Conn {
-	client, server := net.Pipe()
-	l.conns <- server
-	return client
-}
 
 // heldHandler keeps every call until the test answers it.
 type heldHandler struct{ calls chan heldCall }
@@ -61,11 +31,11 @@ func (h *heldHandler) ServeRPC(ctx context.Context, req *spdkserver.Request, rep
 
 // serveLimited starts a server with lim on a pipe listener and stops it
 // at the end of the test.
-func serveLimited(t *testing.T, lim spdkserver.Limits) (*pipeListener, *heldHandler, *spdkserver.Server) {
+func serveLimited(t *testing.T, lim spdkserver.Limits) (*pipenet.Listener, *heldHandler, *spdkserver.Server) {
 	t.Helper()
 	h := &heldHandler{calls: make(chan heldCall, 64)}
 	srv := spdkserver.New(h, spdkserver.Options{Limits: lim})
-	ln := newPipeListener()
+	ln := pipenet.New()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(context.Background(), ln) }()
 	t.Cleanup(func() {
@@ -89,7 +59,7 @@ func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 func TestLimits_maxInFlightStopsReading(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ln, h, _ := serveLimited(t, spdkserver.Limits{MaxInFlight: 2})
-		c := ln.dial()
+		c := ln.Dial()
 		defer c.Close()
 		writeCalls(t, c, 5)
 		first, second := <-h.calls, <-h.calls
@@ -125,7 +95,7 @@ func TestLimits_maxInFlightStopsReading(t *testing.T) {
 func TestLimits_unreadAnswersDisconnectOnlyThatClient(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ln, h, srv := serveLimited(t, spdkserver.Limits{MaxQueuedBytes: 1 << 20})
-		deaf := ln.dial()
+		deaf := ln.Dial()
 		defer deaf.Close()
 		writeCalls(t, deaf, 3)
 		big := strings.Repeat("x", 600<<10)
@@ -140,7 +110,7 @@ func TestLimits_unreadAnswersDisconnectOnlyThatClient(t *testing.T) {
 			t.Fatalf("QueuedBytes = %d after the drop, want 0", q)
 		}
 
-		other := ln.dial()
+		other := ln.Dial()
 		defer other.Close()
 		writeCalls(t, other, 1)
 		(<-h.calls).reply("ok", nil)
@@ -153,7 +123,7 @@ func TestLimits_unreadAnswersDisconnectOnlyThatClient(t *testing.T) {
 func TestLimits_writeTimeoutDropsStalledReader(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ln, h, _ := serveLimited(t, spdkserver.Limits{WriteTimeout: 5 * time.Second})
-		deaf := ln.dial()
+		deaf := ln.Dial()
 		defer deaf.Close()
 		writeCalls(t, deaf, 1)
 		cl := <-h.calls
@@ -169,11 +139,11 @@ func TestLimits_writeTimeoutDropsStalledReader(t *testing.T) {
 func TestLimits_idleTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ln, h, srv := serveLimited(t, spdkserver.Limits{IdleTimeout: time.Minute})
-		busy := ln.dial()
+		busy := ln.Dial()
 		defer busy.Close()
 		writeCalls(t, busy, 1)
 		cl := <-h.calls
-		idle := ln.dial()
+		idle := ln.Dial()
 		defer idle.Close()
 		start := time.Now()
 		if _, err := idle.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
@@ -206,11 +176,11 @@ func TestLimits_idleTimeout(t *testing.T) {
 func TestLimits_budgetDropsTheClientOverItsShare(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ln, h, srv := serveLimited(t, spdkserver.Limits{Budget: 1 << 20})
-		reader := ln.dial()
+		reader := ln.Dial()
 		defer reader.Close()
 		writeCalls(t, reader, 1)
 		small := <-h.calls
-		deaf := ln.dial()
+		deaf := ln.Dial()
 		defer deaf.Close()
 		writeCalls(t, deaf, 2)
 		big := strings.Repeat("x", 600<<10)
