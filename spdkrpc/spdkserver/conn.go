@@ -36,8 +36,12 @@ type conn struct {
 	split  Splitter      // used by the handler loop only
 	input  chan struct{} // a token when the inbox has news
 
-	mu       sync.Mutex // protects the fields below
-	cond     *sync.Cond // signals the reader and the writer; uses mu
+	mu   sync.Mutex // protects the fields below
+	cond *sync.Cond // signals the reader and the writer; uses mu
+	// settled is when an answer was last written or given up: the idle
+	// timeout counts from it, so a read deadline that falls due at the
+	// moment of an answer does not close the connection.
+	settled  time.Time
 	inbox    []byte
 	eof      bool // the reader saw the end of the stream
 	holding  bool // a chunk of input is being handled
@@ -115,7 +119,7 @@ func (c *conn) readLoop() {
 		}
 		c.inbox = append(c.inbox, buf[:n]...)
 		if err != nil && isTimeout(err) && !c.closed {
-			idle := n == 0 && c.idleLocked()
+			idle := n == 0 && c.idleLocked() && time.Since(c.settled) >= c.srv.limits.IdleTimeout
 			c.mu.Unlock()
 			if idle {
 				c.srv.log.Debug("closing an idle connection", "pid", c.peer.PID, "after", c.srv.limits.IdleTimeout)

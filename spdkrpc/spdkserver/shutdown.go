@@ -88,6 +88,7 @@ func (c *conn) drainedLocked() bool {
 // sent. The caller must hold c.mu.
 func (c *conn) settleLocked(n int) {
 	c.owed -= n
+	c.settled = time.Now()
 	if c.owed == 0 || c.srv.limits.MaxInFlight > 0 {
 		c.cond.Broadcast() // a handler loop may wait for a slot
 	}
