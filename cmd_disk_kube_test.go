@@ -256,12 +256,7 @@ func TestE2E_agentRegistryKube(t *testing.T) {
 	api.CreateNodes(t, "e2e-node")
 	kc := api.Kubeconfig(t, "default")
 	bin := agentBinary(t)
-	dir, err := os.MkdirTemp("", "e2e") // short: socket paths have 107 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	spdkSock, rpcSock, healthSock := filepath.Join(dir, "spdk.sock"), filepath.Join(dir, "agent.sock"), filepath.Join(dir, "health.sock")
+	dir, spdkSock, rpcSock, healthSock := e2eSockets(t)
 	disks := makeDirs(t, dir, 2)
 	startProcess(t, bin, "sim", "--socket", spdkSock, "--demo-node", "--seed", "3", "--state-dir", dir)
 	waitFor(t, "the simulator's socket", func() error { _, err := os.Stat(spdkSock); return err })

@@ -61,6 +61,19 @@ func agentBinary(t *testing.T) string {
 
 // startProcess starts bin with args; at cleanup it is sent SIGTERM and
 // waited for (killed after 10 s). Its output is shown when the test fails.
+// e2eSockets makes a directory for one end-to-end run, removed at the end
+// of the test, and names the SPDK, agent and health sockets in it. It is
+// not t.TempDir: socket paths have 107 bytes.
+func e2eSockets(t *testing.T) (dir, spdkSock, rpcSock, healthSock string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir, filepath.Join(dir, "spdk.sock"), filepath.Join(dir, "agent.sock"), filepath.Join(dir, "health.sock")
+}
+
 func startProcess(t *testing.T, bin string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
@@ -97,12 +110,7 @@ func TestE2E_metricsGolden(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	bin := agentBinary(t)
-	dir, err := os.MkdirTemp("", "e2e") // short: socket paths have 107 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	spdkSock, rpcSock, healthSock := filepath.Join(dir, "spdk.sock"), filepath.Join(dir, "agent.sock"), filepath.Join(dir, "health.sock")
+	dir, spdkSock, rpcSock, healthSock := e2eSockets(t)
 	disk := filepath.Join(dir, "disk0")
 	if err := os.Mkdir(disk, 0o755); err != nil {
 		t.Fatal(err)
