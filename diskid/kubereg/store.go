@@ -45,9 +45,8 @@ type Store struct {
 	// mine are claims this store made or confirmed that the informer has
 	// not shown yet, and gone those it released that the informer still
 	// shows: the view includes a store's own changes at once.
-	mine  map[string]diskid.ClaimSpec
-	gone  map[string]bool
-	owner *metav1.OwnerReference // this node's Node, once read
+	mine map[string]diskid.ClaimSpec
+	gone map[string]bool
 }
 
 // New returns a Store for cfg. It does not talk to the API server.
@@ -305,23 +304,16 @@ func (s *Store) forget(name string) {
 	s.mu.Unlock()
 }
 
-// nodeOwner reads this node's Node once: claims are owned by it.
+// nodeOwner reads this node's Node: claims are owned by it. It is read at
+// every claim, never cached: a Node deleted and registered again (as a
+// kubelet does) has a new UID, and a claim owned by the old one would be
+// collected by the garbage collector as soon as it is made.
 func (s *Store) nodeOwner(ctx context.Context) (*metav1.OwnerReference, error) {
-	s.mu.Lock()
-	o := s.owner
-	s.mu.Unlock()
-	if o != nil {
-		return o, nil
-	}
 	n, err := s.cfg.Client.CoreV1().Nodes().Get(ctx, s.cfg.Node, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("read node %s, the owner of its disk claims: %w", s.cfg.Node, err)
 	}
-	o = nodeOwner(n)
-	s.mu.Lock()
-	s.owner = o
-	s.mu.Unlock()
-	return o, nil
+	return nodeOwner(n), nil
 }
 
 // endWatch is a watch that reports when its result channel closes by

@@ -31,7 +31,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// EnvAssets names the directory holding etcd and kube-apiserver.
+// EnvAssets names the directory holding etcd, kube-apiserver and (for the
+// garbage collector's tests) kube-controller-manager.
 const EnvAssets = "KUBEBUILDER_ASSETS"
 
 // adminToken is the static bearer token of the test's cluster admin.
@@ -133,6 +134,26 @@ func (s *APIServer) waitReady() {
 		}
 		time.Sleep(200 * time.Millisecond) // polling an external process, not ordering
 	}
+}
+
+// StartGarbageCollector runs kube-controller-manager with only its garbage
+// collector, stopped at the end of the test. It skips the test with one line
+// when the binary is not there.
+func (s *APIServer) StartGarbageCollector(t testing.TB) {
+	t.Helper()
+	bin := filepath.Join(s.assets, "kube-controller-manager")
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("no kube-controller-manager in %s=%s (hack/kubeassets/build.sh builds it)", EnvAssets, s.assets)
+	}
+	cmd := exec.Command(bin,
+		"--kubeconfig", s.Kubeconfig(t, "default"),
+		"--controllers", "garbagecollector",
+		"--leader-elect=false", "--secure-port", "0", "--v", "0")
+	cmd.Stderr = logFile(t, s.dir, "kube-controller-manager.log")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start kube-controller-manager: %v", err)
+	}
+	t.Cleanup(func() { stop(cmd) })
 }
 
 // Config is the admin's client configuration.
