@@ -6,7 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // memClaims is an in-memory ClaimStore: the reference the Lease store must
@@ -193,4 +196,54 @@ func TestManager_regenerateMovesClaim(t *testing.T) {
 	if v := claims.View(); len(v.Claims) != 0 {
 		t.Fatalf("claims after forget: %+v", v.Claims)
 	}
+}
+
+// An lvstore that appears while Run waits is claimed at once, not at the
+// next recheck: SetLvstores wakes Run. In the bubble the hour-long ticker
+// cannot fire without time passing, and none does.
+func TestManager_runClaimsNewLvstoreAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		claims := &viewCounter{memClaims: newMemClaims()}
+		m := newTestManager(t, func(c *Config) {
+			c.Node, c.Claims = "n1", claims
+			c.RecheckInterval = time.Hour
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx) }()
+		synctest.Wait()
+		start := time.Now()
+
+		const u = "abcd0000-0000-4000-8000-000000000001"
+		m.SetLvstores([]LvstoreDisk{{Name: "lvs0", UUID: u}})
+		synctest.Wait()
+		if got := claims.View().Claims; len(got) != 1 || got[0].UUID != u || got[0].Kind != KindLvstore {
+			t.Fatalf("claims after SetLvstores: %+v, want the lvstore's", got)
+		}
+		// The same set again is no change and wakes nothing.
+		views := claims.views.Load()
+		m.SetLvstores([]LvstoreDisk{{Name: "lvs0", UUID: u}})
+		synctest.Wait()
+		if got := claims.views.Load(); got != views {
+			t.Errorf("an unchanged lvstore set read the claims %d more times", got-views)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("%v passed in the bubble: the recheck ticker, not the change, ran the check", d)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// viewCounter counts the reads of a store's view: each check reads it.
+type viewCounter struct {
+	*memClaims
+	views atomic.Int64
+}
+
+func (c *viewCounter) View() ClaimView {
+	c.views.Add(1)
+	return c.memClaims.View()
 }

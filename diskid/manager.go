@@ -102,6 +102,10 @@ type Manager struct {
 	reg      registryState
 	counters Counters
 	checked  bool // a Check has completed: identities are loaded
+
+	// lvstoresChanged wakes Run when SetLvstores brings a new set: a new
+	// lvstore is claimed at once, not at the next RecheckInterval.
+	lvstoresChanged chan struct{}
 }
 
 // fsDisk is a desired filesystem disk and what was last observed of it.
@@ -161,6 +165,8 @@ func NewManager(cfg Config) (*Manager, error) {
 		log:      cfg.Logger.With("component", "diskid"),
 		disks:    make(map[string]*fsDisk),
 		lvstores: make(map[spdkrpc.LvstoreName]*lvsDisk),
+
+		lvstoresChanged: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -203,8 +209,9 @@ func (m *Manager) Remove(path string) {
 	delete(m.disks, p)
 }
 
-// SetLvstores replaces the set of lvstore disks. Their collisions are found
-// by the next Check.
+// SetLvstores replaces the set of lvstore disks. A set that differs from
+// the last one (an lvstore added, gone or with another UUID) wakes Run, whose
+// Check claims the new ones and finds their collisions.
 func (m *Manager) SetLvstores(ls []LvstoreDisk) {
 	next := make(map[spdkrpc.LvstoreName]*lvsDisk, len(ls))
 	for _, l := range ls {
@@ -219,12 +226,21 @@ func (m *Manager) SetLvstores(ls []LvstoreDisk) {
 	defer m.mu.Unlock()
 	// Keep the conditions of lvstores that did not change until the next
 	// Check recomputes them.
+	same := len(next) == len(m.lvstores)
 	for name, l := range next {
 		if old, ok := m.lvstores[name]; ok && old.UUID == l.UUID {
 			l.conds, l.claim = old.conds, old.claim
+		} else {
+			same = false
 		}
 	}
 	m.lvstores = next
+	if !same {
+		select {
+		case m.lvstoresChanged <- struct{}{}:
+		default: // a check is already due
+		}
+	}
 }
 
 // Disks returns a snapshot of every managed disk, sorted by kind and path or
@@ -356,6 +372,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			return nil
 		case <-kick:
 		case <-claimsChanged:
+		case <-m.lvstoresChanged:
 		case <-tick.C:
 		}
 		m.refresh(ctx)
