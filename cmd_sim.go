@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"time"
@@ -23,6 +24,7 @@ func runSim(ctx context.Context, args []string) error {
 	seed := fs.Int64("seed", envInt("SPDK_SIM_SEED", 0), "seed for deterministic UUIDs, 0 for random (env SPDK_SIM_SEED)")
 	stateDir := fs.String("state-dir", envDefault("SPDK_SIM_STATE_DIR", ""), "directory for the demo node's aio file (env SPDK_SIM_STATE_DIR; default: a temporary directory)")
 	noDefects := fs.Bool("no-defects", false, "answer errors instead of SPDK v26.05's hangs and crashes")
+	maxReply := fs.Int("max-reply", 0, "cut answers longer than this many bytes, as SPDK's send buffer does (0: SPDK's 32 MiB; -1: no cut)")
 	faults := simFaults{delays: delayFlag{}}
 	fs.Var(faults.delays, "delay", "delay every answer to a method: METHOD=DURATION (repeatable)")
 	fs.Var(&faults.hangs, "hang", "never answer a method, while still applying it (repeatable)")
@@ -41,10 +43,14 @@ func runSim(ctx context.Context, args []string) error {
 	if fs.NArg() != 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
+	if *maxReply < -1 {
+		return fmt.Errorf("%w: --max-reply %d: want a byte count, 0 for SPDK's or -1 for none", errUsage, *maxReply)
+	}
 	if faults.dropEvery < 0 || faults.reattachAfter < 0 {
 		return fmt.Errorf("%w: --drop-every and --reattach-after must not be negative", errUsage)
 	}
-	sim, node, dir, err := startSim(ctx, *socket, spdksim.Options{PollInterval: max(*poll, -1), Seed: *seed, NoDefects: *noDefects}, *demo, *stateDir)
+	sim, node, dir, err := startSim(ctx, *socket, spdksim.Options{PollInterval: max(*poll, -1), Seed: *seed, NoDefects: *noDefects, MaxReply: *maxReply,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}, *demo, *stateDir)
 	if err != nil {
 		return err
 	}

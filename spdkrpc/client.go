@@ -28,6 +28,12 @@ type Options struct {
 	// is dropped.
 	WriteTimeout time.Duration
 
+	// MaxReply is the size at which a reply that has not ended is taken as
+	// cut by SPDK's send buffer (default MaxReplySize, SPDK's). Only a
+	// target built with another limit, or a simulator set to cut earlier,
+	// needs another value.
+	MaxReply int
+
 	// MaxInFlight caps the calls in flight on the connection (default 256).
 	// A call waits for a free slot until its context ends.
 	MaxInFlight int
@@ -65,6 +71,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 256
+	}
+	if o.MaxReply <= 0 {
+		o.MaxReply = MaxReplySize
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

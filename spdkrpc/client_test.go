@@ -255,8 +255,8 @@ func TestClient_replySizes(t *testing.T) {
 		t.Fatalf("1 MiB reply: %d bytes, %v", len(got), err)
 	}
 	err := c.Call(ctx, "huge", nil, nil)
-	if !errors.Is(err, ErrDisconnected) || !strings.Contains(err.Error(), "limit") {
-		t.Errorf("reply over the limit: %v, want ErrDisconnected naming the limit", err)
+	if !errors.Is(err, ErrDisconnected) || !errors.Is(err, ErrReplyTooLarge) || !strings.Contains(err.Error(), "33554432 bytes") {
+		t.Errorf("reply over the limit: %v, want ErrDisconnected and ErrReplyTooLarge naming the limit", err)
 	}
 }
 

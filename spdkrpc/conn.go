@@ -70,10 +70,10 @@ const endGrace = 250 * time.Millisecond
 
 // newChannel starts the channel's writer; it stops when the channel fails
 // or closes, and waitWriter waits for it.
-func newChannel(nc net.Conn, writeTimeout time.Duration) *spdkChannel {
+func newChannel(nc net.Conn, writeTimeout time.Duration, maxReply int) *spdkChannel {
 	ch := &spdkChannel{
 		nc:           nc,
-		dec:          newReplyDecoder(nc, MaxReplySize),
+		dec:          newReplyDecoder(nc, maxReply),
 		writeTimeout: writeTimeout,
 		wake:         make(chan struct{}, 1),
 		wrote:        make(chan struct{}),
@@ -216,7 +216,7 @@ func dialConn(ctx context.Context, path string, o *Options) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := newChannel(nc, o.WriteTimeout)
+	ch := newChannel(nc, o.WriteTimeout, o.MaxReply)
 	cn := &conn{ch: ch, jc: jrpc2.NewClient(ch, nil), file: file}
 
 	hctx, cancel := context.WithTimeout(ctx, o.HandshakeTimeout)

@@ -15,6 +15,12 @@ var (
 	// executed by SPDK.
 	ErrDisconnected = errors.New("spdkrpc: disconnected from SPDK")
 
+	// ErrReplyTooLarge is wrapped (under ErrDisconnected) by the error of a
+	// call whose reply did not fit SPDK's send buffer (32 MiB): SPDK cut
+	// it, the connection was dropped, and the same call will fail the same
+	// way. Read such a listing in smaller parts (per lvstore, per name).
+	ErrReplyTooLarge = errors.New("spdkrpc: reply cut at SPDK's send buffer")
+
 	// ErrClosed is returned by calls made after Close.
 	ErrClosed = errors.New("spdkrpc: client closed")
 

@@ -15,8 +15,10 @@ const (
 	// the connection, losing every call in flight on it.
 	MaxRequestSize = 256 << 10
 
-	// MaxReplySize is the largest reply the client accepts. SPDK does not
-	// send larger ones; a larger value means the stream is not SPDK's.
+	// MaxReplySize is the largest reply the client accepts. SPDK sends no
+	// more: an answer that does not fit its send buffer is cut at this size
+	// and sent without an end, so a value that reaches it unfinished is one
+	// SPDK cut.
 	MaxReplySize = 32 << 20
 
 	// MaxRequestValues is the most JSON values (each brace and bracket,
@@ -99,6 +101,12 @@ func (d *replyDecoder) Next() ([]byte, error) {
 	}
 }
 
+// tooLarge is the error of a reply that reached the limit without ending.
+// From SPDK that is a reply cut by its send buffer (see MaxReplySize).
+func (d *replyDecoder) tooLarge() error {
+	return fmt.Errorf("%w: %w: %d bytes and not ended", errBadReply, ErrReplyTooLarge, d.max)
+}
+
 // fill reads more input, compacting consumed bytes away first.
 func (d *replyDecoder) fill() error {
 	if d.start > 0 || (d.start < 0 && d.pos > 0) {
@@ -118,7 +126,7 @@ func (d *replyDecoder) fill() error {
 		d.buf = append(make([]byte, 0, 64<<10), d.buf...)
 	}
 	if d.start >= 0 && len(d.buf) >= d.max {
-		return fmt.Errorf("%w: reply larger than the %d-byte limit", errBadReply, d.max)
+		return d.tooLarge()
 	}
 	if cap(d.buf)-len(d.buf) < 4096 {
 		grow := max(cap(d.buf), 64<<10)
@@ -148,7 +156,7 @@ func (d *replyDecoder) fill() error {
 func (d *replyDecoder) scan() ([]byte, error) {
 	for d.pos < len(d.buf) {
 		if d.start >= 0 && d.pos-d.start >= d.max {
-			return nil, fmt.Errorf("%w: reply larger than the %d-byte limit", errBadReply, d.max)
+			return nil, d.tooLarge()
 		}
 		if d.inString {
 			if err := d.skipString(); err != nil {

@@ -45,7 +45,9 @@ func TestReplyDecoder(t *testing.T) {
 		{"top-level string", `"abc"`, nil, "object or an array"},
 		{"unterminated string", "{\"r\":\"lvs/\xc3\n{\"id\":2}\n", nil, "control character"},
 		{"truncated", `{"id":1,"result":[`, nil, "unexpected EOF"},
-		{"too large", `{"r":"` + strings.Repeat("x", 100) + `"}`, nil, "100-byte limit"},
+		{"too large", `{"r":"` + strings.Repeat("x", 100) + `"}`, nil, "100 bytes and not ended"},
+		// SPDK's cut: the first max bytes of an answer, then the next one.
+		{"cut at the limit", (`{"r":"` + strings.Repeat("x", 100))[:100] + `{"id":2}`, nil, "send buffer"},
 		{"exactly the limit", `{"r":"` + strings.Repeat("x", 92) + `"}`, []string{`{"r":"` + strings.Repeat("x", 92) + `"}`}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,6 +61,9 @@ func TestReplyDecoder(t *testing.T) {
 					t.Errorf("err = %v, want EOF", err)
 				case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 					t.Errorf("err = %v, want one containing %q", err, tc.err)
+				}
+				if tooLarge := strings.Contains(tc.name, "large") || strings.Contains(tc.name, "cut"); tooLarge != errors.Is(err, ErrReplyTooLarge) {
+					t.Errorf("err = %v: errors.Is(err, ErrReplyTooLarge) = %v, want %v", err, !tooLarge, tooLarge)
 				}
 			}
 		})
@@ -118,7 +123,7 @@ func FuzzDecodeReply(f *testing.F) {
 // its own goroutine.)
 func checkMatching(t *testing.T, data []byte, values []string) {
 	cli, srv := net.Pipe()
-	ch := newChannel(cli, 0)
+	ch := newChannel(cli, 0, MaxReplySize)
 	cn := &conn{ch: ch, jc: jrpc2.NewClient(ch, nil)}
 	defer cn.close(errConnClosed)
 

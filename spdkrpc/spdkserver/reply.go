@@ -119,11 +119,7 @@ func (a *answer) done(cl *call, result any, err error) {
 	if !last || len(parts) == 0 {
 		return // more to come, or only notifications: nothing is sent
 	}
-	line := parts[0]
-	if a.batch {
-		line = joinBatch(parts)
-	}
-	a.c.complete(append(line, '\n'), async)
+	a.c.complete(sendBuf(a.c.srv.log, cl.method, parts, a.batch, a.c.srv.maxReply), async)
 }
 
 // encode renders the answer to cl. A result that cannot be encoded is

@@ -47,6 +47,9 @@ type Options struct {
 	MaxConns int
 	// Limits bound what each client may hold; the zero value sets none.
 	Limits Limits
+	// MaxReply, when positive, cuts answers as SPDK's send buffer does
+	// (SPDKSendBufMax on a real target); see sendBuf.
+	MaxReply int
 }
 
 // Server serves a Handler with SPDK's framing. Its methods are safe for
@@ -56,6 +59,7 @@ type Server struct {
 	log      *slog.Logger
 	maxConns int
 	limits   Limits
+	maxReply int
 	queued   atomic.Int64 // bytes of answers completed and not yet written
 	poll     atomic.Int64 // time.Duration
 	// pollMu protects pollWake, closed and replaced when the interval
@@ -84,7 +88,7 @@ func New(h Handler, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{h: h, log: log, maxConns: opts.MaxConns, limits: opts.Limits, conns: make(map[*conn]struct{})}
+	s := &Server{h: h, log: log, maxConns: opts.MaxConns, limits: opts.Limits, maxReply: opts.MaxReply, conns: make(map[*conn]struct{})}
 	if s.maxConns <= 0 {
 		s.maxConns = MaxConns
 	}

@@ -1,6 +1,11 @@
 package spdksim
 
-import "time"
+import (
+	"log/slog"
+	"time"
+
+	"github.com/spdk-agent/spdk-agent/spdkrpc/spdkserver"
+)
 
 // Options configure a simulated target. The zero value is a real spdk_tgt
 // v26.05: random UUIDs, SPDK's polling period, hangs and crashes included.
@@ -22,9 +27,27 @@ type Options struct {
 	// RestartDelay is how long Sim.Restart leaves the socket absent, like
 	// spdk_tgt's start-up time.
 	RestartDelay time.Duration
+	// Logger receives what spdk_tgt would write to its log (an answer cut
+	// at MaxReply, handler mistakes); nil means none.
+	Logger *slog.Logger
+	// MaxReply is the largest answer sent; longer ones are cut as SPDK
+	// cuts them (see spdkserver.SPDKSendBufMax). Zero means SPDK's 32 MiB;
+	// tests set less to reach the cut with small nodes; negative means no
+	// cap.
+	MaxReply int
 }
 
 func (o Options) crashes() bool { return !o.NoDefects }
+
+func (o Options) maxReply() int {
+	switch {
+	case o.MaxReply == 0:
+		return spdkserver.SPDKSendBufMax
+	case o.MaxReply < 0:
+		return 0
+	}
+	return o.MaxReply
+}
 
 func (o Options) pollInterval() time.Duration {
 	switch {

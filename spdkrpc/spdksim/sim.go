@@ -75,7 +75,7 @@ func (s *Sim) startLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("spdksim: listen: %w", err)
 	}
-	srv := spdkserver.New(s.target, spdkserver.Options{PollInterval: s.opts.pollInterval(), Async: IsAsync})
+	srv := spdkserver.New(s.target, spdkserver.Options{PollInterval: s.opts.pollInterval(), Async: IsAsync, MaxReply: s.opts.maxReply(), Logger: s.opts.Logger})
 	for _, f := range s.faults {
 		f(srv)
 	}
