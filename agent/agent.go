@@ -118,7 +118,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Logger.Info("serving the graph saved by the last run, stale until SPDK is read", "read_at", snap.ReadAt, "lvols", snap.Graph.Len())
 	}
 	obs := &sessionObserver{a: a}
-	followClient := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: obs, Logger: cfg.Logger.With("conn", "follow")})
+	followClient := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: obs, Logger: cfg.Logger.With("conn", "follow"), MaxReply: cfg.SPDKMaxReply})
 	a.clients = append(a.clients, followClient)
 	a.follower.session = followClient
 	a.iostat = newIOStatPoller(followClient, cfg.IOStatInterval, cfg.Logger)
@@ -127,7 +127,7 @@ func New(cfg Config) (*Agent, error) {
 	conns := make([]rawCaller, cfg.PoolSize)
 	poolLog := slog.New(debugOnly{cfg.Logger.Handler()})
 	for i := range conns {
-		c := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: a.metrics.poolObserver(), Logger: poolLog.With("conn", fmt.Sprintf("pool-%d", i))})
+		c := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: a.metrics.poolObserver(), Logger: poolLog.With("conn", fmt.Sprintf("pool-%d", i)), MaxReply: cfg.SPDKMaxReply})
 		a.clients = append(a.clients, c)
 		conns[i] = c
 	}

@@ -38,6 +38,17 @@ type Config struct {
 	// NotifyInterval is the period of notify_get_notifications polls
 	// (default 50ms).
 	NotifyInterval time.Duration
+	// ReadInPartsAbove is the lvol count above which a full sync reads
+	// SPDK's state in parts (per lvstore, per lvol) instead of in three
+	// whole listings, whose answers would grow past SPDK's 32 MiB send
+	// buffer near 30k lvols (default 4096; it reads whole again below
+	// half of it).
+	ReadInPartsAbove int
+	// SPDKMaxReply is the answer size at which SPDK cuts its answers
+	// (default spdkrpc.MaxReplySize, SPDK v26.05's 32 MiB send buffer): a
+	// reply that reaches it unfinished is known to be cut at once. Set it
+	// only to match a simulator run with a lower --max-reply.
+	SPDKMaxReply int
 	// IOStatInterval is the period of bdev_get_iostat reads for the
 	// per-bdev I/O metrics (default 10s); full syncs also read it.
 	IOStatInterval time.Duration
@@ -147,6 +158,9 @@ func (c Config) withDefaults() Config {
 	if c.RPCSocketMode == 0 {
 		c.RPCSocketMode = 0o660
 	}
+	if c.ReadInPartsAbove == 0 {
+		c.ReadInPartsAbove = 4096
+	}
 	if c.ResyncInterval == 0 {
 		c.ResyncInterval = 5 * time.Minute
 	}
@@ -226,6 +240,12 @@ func (c Config) Validate() error {
 		if d.v < 0 {
 			return fmt.Errorf("%w: --%s %v is negative", ErrConfig, d.flag, d.v)
 		}
+	}
+	if c.SPDKMaxReply < 0 {
+		return fmt.Errorf("%w: --spdk-max-reply %d is negative", ErrConfig, c.SPDKMaxReply)
+	}
+	if c.ReadInPartsAbove < 0 {
+		return fmt.Errorf("%w: --read-in-parts-above %d is negative", ErrConfig, c.ReadInPartsAbove)
 	}
 	if c.PoolSize < 0 || c.PoolSize > 32 {
 		return fmt.Errorf("%w: pool size %d is outside 1..32 (SPDK accepts 64 connections)", ErrConfig, c.PoolSize)

@@ -86,6 +86,9 @@ type nodeOpts struct {
 	health    bool // serve the health socket
 	disk      bool // manage one filesystem disk
 	edit      func(*Config)
+	// maxReply lowers the simulator's cut of long answers (SPDK's 32 MiB
+	// send buffer) and the agent's clients' limit with it.
+	maxReply int
 }
 
 // startNode starts everything and waits until the agent's graph is complete.
@@ -107,7 +110,7 @@ func startNode(t testing.TB, o nodeOpts) *node {
 		if poll == 0 {
 			poll = -1
 		}
-		n.sim = spdksim.New(spdksim.Options{PollInterval: poll})
+		n.sim = spdksim.New(spdksim.Options{PollInterval: poll, MaxReply: o.maxReply})
 		spdkSock = filepath.Join(dir, "spdk.sock")
 		if err := n.sim.Start(ctx, spdkSock); err != nil {
 			t.Fatal(err)
@@ -147,10 +150,11 @@ func startNode(t testing.TB, o nodeOpts) *node {
 	if o.allowSelf {
 		n.cfg.AllowUIDs = append(n.cfg.AllowUIDs, uint32(os.Getuid()))
 	}
+	n.cfg.SPDKMaxReply = o.maxReply
 	if o.edit != nil {
 		o.edit(&n.cfg)
 	}
-	n.spdk, err = spdkrpc.Dial(ctx, spdkSock, spdkrpc.Options{})
+	n.spdk, err = spdkrpc.Dial(ctx, spdkSock, spdkrpc.Options{MaxReply: o.maxReply})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,22 +80,34 @@ func (r *reader) readLvolsOf(ctx context.Context, lvs spdkrpc.LvstoreUUID) ([]sp
 	return out, err
 }
 
-// readBdevs fetches each named bdev (a name, alias or UUID), all calls in
-// flight together. Names SPDK does not know are returned in missing, not as
-// an error: "gone since I listed it" is an answer (invariant 3).
+// maxReadsInFlight bounds the per-name reads readBdevs keeps in flight:
+// enough to fill SPDK's poll with requests, few enough that a read of every
+// lvol of a large node holds a bounded number of goroutines and buffers.
+const maxReadsInFlight = 256
+
+// readBdevs fetches each named bdev (a name, alias or UUID), up to
+// maxReadsInFlight calls in flight together. Names SPDK does not know are
+// returned in missing, not as an error: "gone since I listed it" is an
+// answer (invariant 3). A bdev found under two names is returned once.
 func (r *reader) readBdevs(ctx context.Context, names []string) (found []spdkrpc.Bdev, missing []string, err error) {
 	type answer struct {
 		bdevs []spdkrpc.Bdev
 		err   error
 	}
 	answers := make([]answer, len(names))
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i, n := range names {
+	for range min(len(names), maxReadsInFlight) {
 		wg.Go(func() {
-			answers[i].err = r.call(ctx, "bdev_get_bdevs", map[string]string{"name": n}, &answers[i].bdevs)
+			for i := int(next.Add(1) - 1); i < len(names) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				answers[i].err = r.call(ctx, "bdev_get_bdevs", map[string]string{"name": names[i]}, &answers[i].bdevs)
+			}
 		})
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("agent: read %d bdevs: %w", len(names), err)
+	}
 	seen := map[spdkrpc.BdevName]bool{}
 	for i, a := range answers {
 		switch {

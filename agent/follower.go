@@ -64,7 +64,14 @@ type follower struct {
 	configured []string
 	notifyEach time.Duration
 	resyncEach time.Duration
+	partsAbove int
 	hooks      followerHooks
+	// cut remembers a whole listing SPDK cut at its send buffer, for the
+	// guard, whose reads are whole.
+	cut cutMemo
+	// inParts is set while full syncs read in parts (see readState);
+	// written by run only.
+	inParts atomic.Bool
 
 	snap      atomic.Pointer[Snapshot]
 	confirmed atomic.Int64 // unix nanoseconds of the last successful read
@@ -84,6 +91,7 @@ type follower struct {
 	gen         uint64
 	cursor      notifyCursor
 	lastMissing []string // the Missing of the last full sync, for the log
+	failures    int      // full syncs failed in a row, for retryLater's backoff
 }
 
 func newFollower(s session, seen *seenStore, cfg Config) *follower {
@@ -95,6 +103,7 @@ func newFollower(s session, seen *seenStore, cfg Config) *follower {
 		configured:  cfg.ExpectLvstores,
 		notifyEach:  cfg.NotifyInterval,
 		resyncEach:  cfg.ResyncInterval,
+		partsAbove:  cfg.ReadInPartsAbove,
 		reconnected: make(chan struct{}, 1),
 		requests:    make(chan *refreshRequest),
 	}
@@ -145,6 +154,7 @@ func (f *follower) run(ctx context.Context) {
 			f.retryLater(ctx, "full sync", err)
 			continue
 		}
+		f.failures = 0
 		f.follow(ctx)
 	}
 }
@@ -179,14 +189,23 @@ func (f *follower) failPending(err error) {
 	}
 }
 
-// retryLater logs a failed read and pauses briefly, answering requests.
+// retryLater logs a failed read and pauses, answering requests. The pause
+// doubles with each costly failure in a row, from 200 ms to 30 s: a read
+// that fails for what the node holds (an answer SPDK cannot send) must not
+// be repeated at full cost, for SPDK and its other clients, every moment.
 func (f *follower) retryLater(ctx context.Context, what string, err error) {
 	if ctx.Err() != nil {
 		return
 	}
 	f.noteFailure(err)
-	f.log.Warn("following SPDK: "+what+" failed; retrying", "err", err)
-	t := time.NewTimer(200 * time.Millisecond)
+	if costly(err) {
+		f.failures++
+	} else {
+		f.failures = 0
+	}
+	d := retryDelay(max(f.failures, 1))
+	f.log.Warn("following SPDK: "+what+" failed; retrying", "err", err, "in", d, "failures", f.failures)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
 		select {
@@ -198,6 +217,26 @@ func (f *follower) retryLater(ctx context.Context, what string, err error) {
 			req.finish(nil, fmt.Errorf("agent: SPDK state unavailable: %s failed: %w", what, err))
 		}
 	}
+}
+
+// costly reports whether a failed read cost SPDK work that a retry would
+// repeat: an answer SPDK built and could not send, or one that was wrong.
+// A read that found SPDK stopped or gone cost nothing, and is retried at
+// once so that the graph returns as soon as SPDK does.
+func costly(err error) bool {
+	if errors.Is(err, spdkrpc.ErrReplyTooLarge) {
+		return true
+	}
+	return !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, spdkrpc.ErrDisconnected)
+}
+
+// retryDelay is the pause after the n-th failure in a row (n >= 1).
+func retryDelay(n int) time.Duration {
+	const first, most = 200 * time.Millisecond, 30 * time.Second
+	if n > 8 {
+		return most
+	}
+	return min(first<<(n-1), most)
 }
 
 // follow polls notifications and serves refresh requests until a full sync

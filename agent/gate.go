@@ -286,6 +286,12 @@ func (a *Agent) freshState(ctx context.Context) (*guard.State, refusalFacts, boo
 	if !snap.Complete() {
 		return deny(ruleGraphIncomplete, "expected lvstores are missing: "+strings.Join(snap.Missing, ", "))
 	}
+	if n := snap.Graph.Len(); a.follower.cut.blocks(n) {
+		// The guard decides on whole listings only; asking again would
+		// make SPDK build and cut a 32 MiB answer, and break the calls
+		// in flight beside it, for nothing.
+		return deny(ruleGraphStale, fmt.Sprintf("SPDK cut its whole listings of this node (%d lvols) at its send buffer; guarded calls cannot be decided until the node is smaller", n))
+	}
 	rctx, cancel := context.WithTimeout(ctx, a.cfg.timeoutFor("bdev_get_bdevs"))
 	defer cancel()
 	var r guard.Read
@@ -310,6 +316,9 @@ func (a *Agent) freshState(ctx context.Context) (*guard.State, refusalFacts, boo
 		}
 	}
 	if first != nil {
+		if errors.Is(first, spdkrpc.ErrReplyTooLarge) {
+			a.follower.cut.note(snap.Graph.Len())
+		}
 		return deny(ruleGraphStale, "could not read SPDK's state to decide: "+first.Error())
 	}
 	st, err := guard.NewState(r)

@@ -93,6 +93,9 @@ type GraphStatus struct {
 	Lvols       int                 `json:"lvols"`
 	Anomalies   []lvolgraph.Anomaly `json:"anomalies,omitempty"`
 	Orphans     []LvstoreOrphans    `json:"orphans,omitempty"`
+	// ReadInParts is true while full syncs read SPDK per lvstore and per
+	// lvol, the node being too large for whole listings.
+	ReadInParts bool `json:"read_in_parts,omitempty"`
 }
 
 // status computes the Status from the current snapshot.
@@ -121,6 +124,7 @@ func (a *Agent) status() Status {
 		Lvols:       snap.Graph.Len(),
 		Anomalies:   snap.Graph.Anomalies(),
 		Orphans:     viewStatus(snap, nil, a.freshness()).Orphans,
+		ReadInParts: a.follower.inParts.Load(),
 	}
 	return st
 }

@@ -72,7 +72,7 @@ func (f *follower) fullSyncOnce(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		var err error
 		readAt = time.Now()
-		st, err = f.r.readAll(ctx)
+		st, err = f.readState(ctx, prev)
 		if err != nil {
 			return err
 		}
