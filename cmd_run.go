@@ -100,7 +100,7 @@ func runAgent(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.NotifyInterval, "notify-interval", envDuration("SPDK_AGENT_NOTIFY_INTERVAL", 50*time.Millisecond), "period of notification polls (SPDK_AGENT_NOTIFY_INTERVAL)")
 	fs.IntVar(&cfg.SPDKMaxReply, "spdk-max-reply", 0, "answer size in bytes at which SPDK cuts its answers (0: SPDK's 32 MiB); only to match a simulator run with --max-reply")
 	fs.IntVar(&cfg.ReadInPartsAbove, "read-in-parts-above", 4096, "lvol count above which full syncs read SPDK in parts, per lvstore and lvol, not in whole listings (SPDK cuts answers at 32 MiB, near 30k lvols)")
-	fs.BoolVar(&cfg.PerLvolMetrics, "per-lvol-metrics", envDefault("SPDK_AGENT_PER_LVOL_METRICS", "") == "1", "export spdk_agent_lvol_allocated_bytes, one series per lvol (SPDK_AGENT_PER_LVOL_METRICS=1)")
+	fs.BoolVar(&cfg.PerLvolMetrics, "per-lvol-metrics", envDefault("SPDK_AGENT_PER_LVOL_METRICS", "") == "1", "export series per lvol: spdk_agent_lvol_allocated_bytes and the lvols' bdev I/O counters (SPDK_AGENT_PER_LVOL_METRICS=1)")
 	fs.DurationVar(&cfg.IOStatInterval, "iostat-interval", envDuration("SPDK_AGENT_IOSTAT_INTERVAL", 10*time.Second), "period of bdev_get_iostat reads for the I/O metrics (SPDK_AGENT_IOSTAT_INTERVAL)")
 	fs.DurationVar(&cfg.MaxGraphAge, "max-graph-age", envDuration("SPDK_AGENT_MAX_GRAPH_AGE", 30*time.Second), "older graphs are stale for destructive decisions (SPDK_AGENT_MAX_GRAPH_AGE)")
 	expect := envList("SPDK_AGENT_EXPECT_LVSTORE")

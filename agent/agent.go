@@ -121,7 +121,7 @@ func New(cfg Config) (*Agent, error) {
 	followClient := spdkrpc.New(cfg.SPDKSocket, spdkrpc.Options{Observer: obs, Logger: cfg.Logger.With("conn", "follow"), MaxReply: cfg.SPDKMaxReply})
 	a.clients = append(a.clients, followClient)
 	a.follower.session = followClient
-	a.iostat = newIOStatPoller(followClient, cfg.IOStatInterval, cfg.Logger)
+	a.iostat = newIOStatPoller(followClient, a.iostatScope, cfg.IOStatInterval, cfg.Logger)
 	a.follower.hooks.sync = a.iostat.afterFullSync(a.follower.hooks.sync)
 	a.follower.r = &reader{c: followClient, timeout: cfg.timeoutFor("bdev_get_bdevs")}
 	conns := make([]rawCaller, cfg.PoolSize)

@@ -52,8 +52,10 @@ type Config struct {
 	// IOStatInterval is the period of bdev_get_iostat reads for the
 	// per-bdev I/O metrics (default 10s); full syncs also read it.
 	IOStatInterval time.Duration
-	// PerLvolMetrics exports spdk_agent_lvol_allocated_bytes, one series
-	// per lvol: off by default, since a node can hold thousands.
+	// PerLvolMetrics exports spdk_agent_lvol_allocated_bytes and the
+	// lvols' bdev I/O counters, series per lvol: off by default, since a
+	// node can hold a hundred thousand. Without it bdev_get_iostat is read
+	// for the bdevs that are not lvols only.
 	PerLvolMetrics bool
 	// MaxGraphAge is how old the last confirmed read may be before
 	// destructive decisions are refused as stale (default 30s).

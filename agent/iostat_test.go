@@ -28,7 +28,7 @@ type iostatAnswer struct {
 	err error
 }
 
-func (s *scriptedIostat) GetIostat(context.Context, spdkrpc.BdevRef) (*spdkrpc.Iostat, error) {
+func (s *scriptedIostat) GetIostat(context.Context, ...spdkrpc.BdevRef) (*spdkrpc.Iostat, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.answers[min(s.calls, len(s.answers)-1)]
@@ -54,7 +54,7 @@ func TestIOStatPoller_keepsLastAnswerUntilBdevGone(t *testing.T) {
 	}}
 	onlyA := &spdkrpc.Iostat{TickRate: 1000, Bdevs: []spdkrpc.BdevIostat{{Name: "a", BytesWritten: 12288, NumWriteOps: 3}}}
 	src := &scriptedIostat{answers: []iostatAnswer{{io: both}, {err: spdkrpc.ErrDisconnected}, {io: onlyA}}}
-	p := newIOStatPoller(src, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p := newIOStatPoller(src, everyBdev, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if p.current() != nil {
 		t.Fatal("answer before any read")
 	}
@@ -89,7 +89,7 @@ func TestIOStatPoller_readsOnTriggerAndInterval(t *testing.T) {
 		{"interval", 5 * time.Millisecond, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newIOStatPoller(src, tc.every, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			p := newIOStatPoller(src, everyBdev, tc.every, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			wg.Go(func() { p.run(ctx) })
@@ -117,9 +117,10 @@ func TestIOStatPoller_readsOnTriggerAndInterval(t *testing.T) {
 
 // TestIOStat_metricsFollowSimulator checks that the demo node's bdevs get
 // I/O counters on /metrics once the agent has synced, and that a bdev
-// deleted in SPDK loses them after the next read.
+// deleted in SPDK loses them after the next read (an lvol's: per-lvol
+// metrics are on).
 func TestIOStat_metricsFollowSimulator(t *testing.T) {
-	n := startNode(t, nodeOpts{health: true})
+	n := startNode(t, nodeOpts{health: true, edit: func(c *Config) { c.PerLvolMetrics = true }})
 	bdevs, err := n.spdk.GetBdevs(context.Background(), spdkrpc.GetBdevsParams{Name: spdkrpc.BdevRef(n.demo.Expired)})
 	if err != nil || len(bdevs) != 1 {
 		t.Fatalf("bdev_get_bdevs %s: %v %v", n.demo.Expired, bdevs, err)
@@ -160,5 +161,37 @@ func TestIOStat_metricsFollowSimulator(t *testing.T) {
 	waitMetrics("the deleted bdev's counters to go", func(m string) bool { return !strings.Contains(m, series(expired)) })
 	if _, m := n.get(t, "/metrics"); !strings.Contains(m, series("Malloc0")) {
 		t.Error("the other bdevs' counters went too")
+	}
+}
+
+// Without per-lvol metrics the poller reads, and the metrics export, the
+// counters of the bdevs that are not lvols only: their number does not grow
+// with the lvols. With them, every bdev's.
+func TestIOStat_lvolsOnlyWithPerLvolMetrics(t *testing.T) {
+	for _, perLvol := range []bool{false, true} {
+		n := startNode(t, nodeOpts{edit: func(c *Config) { c.PerLvolMetrics = perLvol; c.IOStatInterval = time.Hour }})
+		n.agent.iostat.trigger()
+		var got []string
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if got = bdevNames(n.agent.iostat.current()); len(got) > 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		g := n.agent.follower.current().Graph
+		var want []string
+		for _, b := range g.Bdevs() {
+			want = append(want, string(b.Name))
+		}
+		if perLvol {
+			for _, s := range g.Lvstores() {
+				for _, l := range g.Lvols(s.UUID) {
+					want = append(want, string(l.UUID))
+				}
+			}
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("per-lvol metrics %v: counters of %v, want %v", perLvol, got, want)
+		}
 	}
 }

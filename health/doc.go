@@ -90,7 +90,10 @@
 // series. The lvol kinds are plain, snapshot, clone, esnap_clone and
 // degraded; spdk_agent_lvol_allocated_bytes is exported only with
 // [CollectorOptions].PerLvol (the agent's --per-lvol-metrics), since it adds
-// one series per lvol.
+// one series per lvol. The bdev_io counters are those of the bdevs in
+// [NodeState].IOStat: the agent puts lvols there only with
+// --per-lvol-metrics too, so that by default no series grows with the lvols
+// (an lvol's I/O shows on the bdevs beneath it).
 //
 // # Use
 //

@@ -1,6 +1,9 @@
 package spdkrpc
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // Typed wrappers of the bdev methods the agent uses.
 
@@ -28,12 +31,13 @@ func (c *Client) GetBdevs(ctx context.Context, p GetBdevsParams) ([]Bdev, error)
 	return out, wrapf(err, "listing bdevs")
 }
 
-// GetIostat returns the I/O counters of every bdev, or of the one name
-// selects when it is not empty.
-func (c *Client) GetIostat(ctx context.Context, name BdevRef) (*Iostat, error) {
+// GetIostat returns the I/O counters of every bdev, or of the bdevs names
+// select when there are any. SPDK fails the whole call when one of the names
+// is not a bdev.
+func (c *Client) GetIostat(ctx context.Context, names ...BdevRef) (*Iostat, error) {
 	var params any
-	if name != "" {
-		params = map[string][]BdevRef{"names": {name}}
+	if names = slices.DeleteFunc(slices.Clone(names), func(n BdevRef) bool { return n == "" }); len(names) > 0 {
+		params = map[string][]BdevRef{"names": names}
 	}
 	var out Iostat
 	if err := c.Call(ctx, "bdev_get_iostat", params, &out); err != nil {
