@@ -60,7 +60,20 @@ type auditRecord struct {
 	Error     string `json:"error,omitempty"`
 }
 
+// auditFile is what the auditor needs of its file (an *os.File).
+type auditFile interface {
+	Write(b []byte) (int, error)
+	Sync() error
+	Close() error
+}
+
 // auditor appends records to the audit log and the structured log.
+//
+// Records are written in order and each write returns once its record is
+// on disk, but concurrent writers share fsyncs (group commit): a writer
+// whose record an fsync begun after it already covers returns without one
+// of its own. Many guarded calls deciding at once then cost a few fsyncs,
+// not one each in a row.
 type auditor struct {
 	log    *slog.Logger
 	run    string // this run's id, on every record
@@ -68,8 +81,16 @@ type auditor struct {
 	// count is called after each record, for metrics; may be nil.
 	count func(stage, decision string)
 
-	mu sync.Mutex // protects f and serializes writes
-	f  *os.File
+	mu      sync.Mutex // protects the fields below; held for writes, not fsyncs
+	f       auditFile
+	written uint64 // records written to f
+	// broken is the first write or fsync error: after a failed fsync what
+	// reached the disk is unknown (Linux may drop the dirty pages and
+	// report success next time), so the log accepts nothing more.
+	broken error
+
+	syncMu sync.Mutex // one fsync at a time; taken before mu, never after
+	synced uint64     // records known to be on disk; written under both locks
 }
 
 // openAuditor opens the audit log at path, writes the run's start record
@@ -130,16 +151,12 @@ func (a *auditor) write(r auditRecord) error {
 		}
 	}
 	a.log.Info("audit", attrs...)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil {
-		return fmt.Errorf("agent: audit log closed, refusing %s", r.Method)
+	seq, err := a.append(append(b, '\n'), r.Method)
+	if err != nil {
+		return err
 	}
-	if _, err := a.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("agent: write audit log: %w", err)
-	}
-	if err := a.f.Sync(); err != nil {
-		return fmt.Errorf("agent: sync audit log: %w", err)
+	if err := a.syncThrough(seq); err != nil {
+		return err
 	}
 	if a.count != nil {
 		a.count(r.Stage, r.Decision)
@@ -147,7 +164,57 @@ func (a *auditor) write(r auditRecord) error {
 	return nil
 }
 
+// append writes one line and returns its sequence number.
+func (a *auditor) append(line []byte, method string) (uint64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.f == nil:
+		return 0, fmt.Errorf("agent: audit log closed, refusing %s", method)
+	case a.broken != nil:
+		return 0, fmt.Errorf("agent: audit log unusable since an earlier failure, refusing %s: %w", method, a.broken)
+	}
+	if _, err := a.f.Write(line); err != nil {
+		a.broken = fmt.Errorf("write audit log: %w", err)
+		return 0, fmt.Errorf("agent: %w", a.broken)
+	}
+	a.written++
+	return a.written, nil
+}
+
+// syncThrough returns once record seq is on disk: at once when an fsync
+// begun after it was written has succeeded, else after one of its own,
+// which covers every record written before it began.
+func (a *auditor) syncThrough(seq uint64) error {
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
+	a.mu.Lock()
+	f, through, synced, broken := a.f, a.written, a.synced, a.broken
+	a.mu.Unlock()
+	switch {
+	case synced >= seq:
+		return nil
+	case broken != nil:
+		return fmt.Errorf("agent: audit log unusable: %w", broken)
+	case f == nil:
+		return fmt.Errorf("agent: audit log closed before record %d was synced", seq)
+	}
+	err := f.Sync()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil {
+		if a.broken == nil {
+			a.broken = fmt.Errorf("sync audit log: %w", err)
+		}
+		return fmt.Errorf("agent: %w", a.broken)
+	}
+	a.synced = through
+	return nil
+}
+
 func (a *auditor) close() error {
+	a.syncMu.Lock() // no fsync runs on a closed file
+	defer a.syncMu.Unlock()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.f == nil {
