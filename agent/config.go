@@ -155,6 +155,14 @@ var ErrConfig = errors.New("agent: invalid configuration")
 // MaxSocketPath is the longest path a Unix socket may have on Linux.
 const MaxSocketPath = 107
 
+// Defaults returns what each zero field of a Config means; the run command
+// shows these as its flags' defaults, so that they are written once.
+func Defaults() Config {
+	d := Config{}.withDefaults()
+	d.Logger = nil
+	return d
+}
+
 // withDefaults returns a copy of c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {
 	if c.RPCSocketMode == 0 {
