@@ -98,8 +98,21 @@ func TestManager_apiServerDown(t *testing.T) {
 	t.Logf("after %v down: registry %+v", *apiDown, info)
 
 	api.StartAPIServer()
-	waitFor(t, changed, func() bool { return store.View().Synced })
-	st, err := m.Init(ctx, late)
+	// A new API server may end the first watches it serves (its watch
+	// cache starting): the view is then not current for a moment, and an
+	// init refused meanwhile is tried again, as the agent does at its next
+	// check. Nothing but "not synced" is accepted before it succeeds.
+	var st diskid.DiskStatus
+	back := time.Now()
+	for {
+		waitFor(t, changed, func() bool { return store.View().Synced })
+		st, err = m.Init(ctx, late)
+		if !errors.Is(err, diskid.ErrRegistryNotSynced) || time.Since(back) > 30*time.Second {
+			break
+		}
+		t.Logf("init refused while the view caught up: %v", err)
+		m.Remove(late)
+	}
 	if err != nil || st.Claim != diskid.ClaimHeld {
 		t.Fatalf("init after the API server came back: %+v, %v", st, err)
 	}
