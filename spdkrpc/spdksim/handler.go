@@ -114,6 +114,12 @@ func NewTarget(opts Options) *Target {
 // bdevs and their lvstores are gone; aio files keep theirs, to be found
 // again by bdev_aio_create.
 func (t *Target) Restart() {
+	// The old process writes nothing more: its unwritten changes are
+	// lost, as a crashed spdk_tgt's are.
+	old := t.cur.Load()
+	old.mu.Lock()
+	old.retired = true
+	old.mu.Unlock()
 	o := t.opts
 	if o.Seed != 0 {
 		o.Seed += t.restarts.Add(1) // no UUID of the last life repeats
@@ -187,12 +193,48 @@ func (t *Target) call(m *model, name string, raw json.RawMessage) (json.RawMessa
 		m.crashed = true
 	}
 	if err == nil && meth.mutates {
+		m.dirtySeq++
+		if IsAsync(name) {
+			// An lvol method completes once its metadata is written, as
+			// SPDK's blobstore syncs it; concurrent ones share the write.
+			seq := m.dirtySeq
+			enc, err := encodeResult(res, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			return nil, func(context.Context) (any, error) {
+				if err := m.persistThrough(seq); err != nil {
+					return nil, syncErr(eio)
+				}
+				return enc, nil
+			}, nil
+		}
 		if perr := m.persistLocked(); perr != nil {
 			return nil, nil, syncErr(eio)
 		}
+		m.persistedSeq = m.dirtySeq
 	}
 	enc, err := encodeResult(res, err)
 	return enc, nil, err
+}
+
+// persistThrough writes the aio-backed lvstores' metadata unless a write
+// begun after change seq was made has already done so. Writing every store
+// costs as much as the node is large, so the changes of lvol methods in
+// flight together share one write (a group commit) instead of each paying
+// for it: filling a node no longer slows with its size.
+func (m *model) persistThrough(seq uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.retired || m.persistedSeq >= seq {
+		return nil
+	}
+	through := m.dirtySeq
+	if err := m.persistLocked(); err != nil {
+		return err
+	}
+	m.persistedSeq = through
+	return nil
 }
 
 func encodeResult(res any, err error) (json.RawMessage, error) {

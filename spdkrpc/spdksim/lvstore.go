@@ -302,6 +302,11 @@ func (m *model) deleteLvstoreLocked(p params) (any, error) {
 // closeStoreLocked unregisters s and all its lvols. The caller decides
 // whether the metadata survives (an aio file keeps it).
 func (m *model) closeStoreLocked(s *lvstore) {
+	if m.dirtySeq > m.persistedSeq && !m.retired {
+		// Changes whose write is still shared out (persistThrough) reach
+		// the file before the store leaves the model.
+		_ = m.persistStoreLocked(s)
+	}
 	for _, l := range s.lvols {
 		if l.bdev != nil {
 			// What stands on the lvol (a nested lvstore, a split, a

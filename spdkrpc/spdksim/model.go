@@ -59,9 +59,13 @@ type model struct {
 
 	opts    Options
 	crashed bool       // a request crashed the target: nothing is answered any more
+	retired bool       // replaced by a restart: writes nothing to aio files any more
 	rng     *rand.Rand // nil: UUIDs from crypto/rand
 	bdevs   []*bdev    // registration order, as bdev_get_bdevs lists them
 	stores  []*lvstore // creation order
+	// dirtySeq counts the changes, persistedSeq those whose metadata is
+	// written to the aio files (see persistThrough).
+	dirtySeq, persistedSeq uint64
 	// mallocSeq numbers default malloc names (Malloc0, Malloc1, ...).
 	mallocSeq int
 	// mallocBytes is the memory held by malloc bdevs, against opts.MemoryLimit.

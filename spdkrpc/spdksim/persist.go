@@ -71,15 +71,20 @@ func encodeStore(s *lvstore) diskStore {
 // persistLocked writes every lvstore that stands on an aio file to it.
 func (m *model) persistLocked() error {
 	for _, s := range m.stores {
-		md, ok := mediumOf(s.base)
-		if !ok || md.file == "" {
-			continue
-		}
-		if err := writeMetadata(md.file, encodeStore(s)); err != nil {
+		if err := m.persistStoreLocked(s); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// persistStoreLocked writes s to its aio file, if it stands on one.
+func (m *model) persistStoreLocked(s *lvstore) error {
+	md, ok := mediumOf(s.base)
+	if !ok || md.file == "" {
+		return nil
+	}
+	return writeMetadata(md.file, encodeStore(s))
 }
 
 func writeMetadata(file string, d diskStore) error {

@@ -1,9 +1,11 @@
 package spdksim
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
@@ -113,5 +115,38 @@ func TestExamine_storeKeepsItsBlockSize(t *testing.T) {
 		if v[0].BlockSize != c.made || v[0].NumBlocks*c.made != 4<<20 {
 			t.Fatalf("made at %d, reopened at %d: lvol has %d blocks of %d", c.made, c.reopened, v[0].NumBlocks, v[0].BlockSize)
 		}
+	}
+}
+
+// Lvol changes made concurrently share their metadata writes, and every
+// change acknowledged is on the disk: after a restart the aio lvstore
+// holds each lvol whose create answered.
+func TestRestart_concurrentChangesAreAllOnDisk(t *testing.T) {
+	disk := newDisk(t, 1<<30)
+	tg := NewTarget(Options{})
+	must[string](t, tg, "bdev_aio_create", obj{"name": "aio0", "filename": disk, "block_size": 4096})
+	must[string](t, tg, "bdev_lvol_create_lvstore", obj{"bdev_name": "aio0", "lvs_name": "alvs", "cluster_sz": 1 << 20})
+	const n = 64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, err := call(t, tg, "bdev_lvol_create", obj{"lvs_name": "alvs", "lvol_name": fmt.Sprintf("v%02d", i), "size_in_mib": 4, "thin_provision": true}); err != nil {
+				t.Errorf("create v%02d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	// A rename answered is on the disk too.
+	must[bool](t, tg, "bdev_lvol_rename", obj{"old_name": "alvs/v00", "new_name": "renamed"})
+	before := lvols(t, tg)
+	tg.Restart()
+	must[string](t, tg, "bdev_aio_create", obj{"name": "aio0", "filename": disk, "block_size": 4096})
+	must[bool](t, tg, "bdev_wait_for_examine", nil)
+	after := lvols(t, tg)
+	if len(after) != n || !reflect.DeepEqual(before, after) {
+		t.Fatalf("after restart %d lvols, want the %d answered:\nbefore %v\nafter  %v", len(after), n, before, after)
+	}
+	if _, ok := after["alvs/renamed"]; !ok {
+		t.Fatal("the rename did not reach the disk")
 	}
 }
