@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -100,7 +101,7 @@ type Target struct {
 	opts     Options
 	cur      atomic.Pointer[model]
 	restarts atomic.Int64
-	wg       sync.WaitGroup // bdev_get_bdevs calls waiting for a bdev
+	wg       sync.WaitGroup // bdev_get_bdevs calls waiting for a bdev; the metadata writer
 }
 
 // NewTarget returns a target in the state of a freshly started spdk_tgt.
@@ -127,14 +128,17 @@ func (t *Target) Restart() {
 	t.cur.Store(newModel(o))
 }
 
-// Wait waits for the calls still waiting for a bdev; their contexts must
-// be done or their timeouts run out.
+// Wait waits for the calls still waiting for a bdev (their contexts must
+// be done or their timeouts run out) and for the metadata writer.
 func (t *Target) Wait() { t.wg.Wait() }
 
 // ServeRPC implements spdkserver.Handler.
 func (t *Target) ServeRPC(ctx context.Context, req *spdkserver.Request, reply spdkserver.ReplyFunc) {
 	m := t.cur.Load()
-	res, wait, err := t.call(m, req.Method, req.Params)
+	res, wait, err := t.call(m, req.Method, req.Params, reply)
+	if errors.Is(err, errQueued) {
+		return // answered by the model's metadata writer, in order
+	}
 	if wait == nil {
 		reply(res, err)
 		return
@@ -148,7 +152,7 @@ func (t *Target) ServeRPC(ctx context.Context, req *spdkserver.Request, reply sp
 
 // call runs one request against m. It returns the encoded result, or a
 // function to finish the call without the lock.
-func (t *Target) call(m *model, name string, raw json.RawMessage) (json.RawMessage, func(context.Context) (any, error), error) {
+func (t *Target) call(m *model, name string, raw json.RawMessage, reply spdkserver.ReplyFunc) (json.RawMessage, func(context.Context) (any, error), error) {
 	raw = bytes.TrimSpace(raw)
 	if bytes.Equal(raw, []byte("null")) {
 		raw = nil
@@ -194,20 +198,15 @@ func (t *Target) call(m *model, name string, raw json.RawMessage) (json.RawMessa
 	}
 	if err == nil && meth.mutates {
 		m.dirtySeq++
-		if IsAsync(name) {
+		if IsAsync(name) && reply != nil {
 			// An lvol method completes once its metadata is written, as
-			// SPDK's blobstore syncs it; concurrent ones share the write.
-			seq := m.dirtySeq
+			// SPDK's blobstore syncs it; see queueLocked.
 			enc, err := encodeResult(res, nil)
 			if err != nil {
 				return nil, nil, err
 			}
-			return nil, func(context.Context) (any, error) {
-				if err := m.persistThrough(seq); err != nil {
-					return nil, syncErr(eio)
-				}
-				return enc, nil
-			}, nil
+			m.queueLocked(t, queuedReply{res: enc, reply: reply})
+			return nil, nil, errQueued
 		}
 		if perr := m.persistLocked(); perr != nil {
 			return nil, nil, syncErr(eio)
@@ -218,23 +217,58 @@ func (t *Target) call(m *model, name string, raw json.RawMessage) (json.RawMessa
 	return enc, nil, err
 }
 
-// persistThrough writes the aio-backed lvstores' metadata unless a write
-// begun after change seq was made has already done so. Writing every store
-// costs as much as the node is large, so the changes of lvol methods in
-// flight together share one write (a group commit) instead of each paying
-// for it: filling a node no longer slows with its size.
-func (m *model) persistThrough(seq uint64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.retired || m.persistedSeq >= seq {
-		return nil
+// errQueued tells ServeRPC that the model's writer answers the call.
+var errQueued = errors.New("spdksim: answered after the metadata write")
+
+// queuedReply is an lvol method's answer waiting for its metadata write.
+type queuedReply struct {
+	res   json.RawMessage
+	reply spdkserver.ReplyFunc
+}
+
+// queueLocked files an answer for the metadata writer and starts it if it
+// is not running. Writing every aio-backed store costs as much as the node
+// is large, so the lvol methods in flight together share one write (a
+// group commit) instead of each paying for it, and filling a node no longer
+// slows with its size. The writer answers in the order the changes were
+// made, as SPDK completes a connection's blobstore operations.
+func (m *model) queueLocked(t *Target, q queuedReply) {
+	m.queued = append(m.queued, q)
+	if m.writing {
+		return
 	}
-	through := m.dirtySeq
-	if err := m.persistLocked(); err != nil {
-		return err
+	m.writing = true
+	t.wg.Go(m.writeQueued)
+}
+
+// writeQueued writes the metadata of the queued changes, then answers them,
+// until the queue is empty.
+func (m *model) writeQueued() {
+	for {
+		m.mu.Lock()
+		batch := m.queued
+		m.queued = nil
+		if len(batch) == 0 {
+			m.writing = false
+			m.mu.Unlock()
+			return
+		}
+		var err error
+		if !m.retired && m.persistedSeq < m.dirtySeq {
+			through := m.dirtySeq
+			if err = m.persistLocked(); err == nil {
+				m.persistedSeq = through
+			}
+		}
+		m.mu.Unlock()
+		for _, q := range batch {
+			if err != nil {
+				q.reply(nil, syncErr(eio))
+			} else {
+				q.reply(q.res, nil)
+			}
+		}
 	}
-	m.persistedSeq = through
-	return nil
 }
 
 func encodeResult(res any, err error) (json.RawMessage, error) {

@@ -303,7 +303,7 @@ func (m *model) deleteLvstoreLocked(p params) (any, error) {
 // whether the metadata survives (an aio file keeps it).
 func (m *model) closeStoreLocked(s *lvstore) {
 	if m.dirtySeq > m.persistedSeq && !m.retired {
-		// Changes whose write is still shared out (persistThrough) reach
+		// Changes whose write is still queued (writeQueued) reach
 		// the file before the store leaves the model.
 		_ = m.persistStoreLocked(s)
 	}

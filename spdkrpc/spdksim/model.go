@@ -64,8 +64,11 @@ type model struct {
 	bdevs   []*bdev    // registration order, as bdev_get_bdevs lists them
 	stores  []*lvstore // creation order
 	// dirtySeq counts the changes, persistedSeq those whose metadata is
-	// written to the aio files (see persistThrough).
+	// written to the aio files; queued are the lvol methods' answers
+	// waiting for that write, and writing is set while writeQueued runs.
 	dirtySeq, persistedSeq uint64
+	queued                 []queuedReply
+	writing                bool
 	// mallocSeq numbers default malloc names (Malloc0, Malloc1, ...).
 	mallocSeq int
 	// mallocBytes is the memory held by malloc bdevs, against opts.MemoryLimit.
