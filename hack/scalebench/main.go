@@ -1,11 +1,11 @@
 // Command scalebench measures the agent on large nodes: for each lvol count
 // it fills a target with thin lvols, starts the built agent as its own
 // process and reports the time to its first complete graph, its resident
-// memory, and what another client of SPDK saw meanwhile (spdk_get_version
-// p50/p99 while the agent synced, beside the same figures on the idle
-// target measured in the same run). It runs on a real spdk_tgt when
-// -spdk-tgt (or SPDK_TGT) names one, else on the simulator with SPDK's 4 ms
-// poll and 32 MiB send buffer.
+// memory, the size and time of one /metrics scrape, and what another client
+// of SPDK saw meanwhile (spdk_get_version p50/p99 while the agent synced,
+// beside the same figures on the idle target, measured in the same run). It
+// runs on a real spdk_tgt when -spdk-tgt (or SPDK_TGT) names one, else on
+// the simulator with SPDK's 4 ms poll and 32 MiB send buffer.
 //
 //	go run ./hack/scalebench -lvols 10000,25000
 //	go run ./hack/scalebench -spdk-tgt ../shared/spdk/bin/spdk_tgt -lvols 35000
@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spdk-agent/spdk-agent/health"
 	"github.com/spdk-agent/spdk-agent/spdkrpc"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdksim"
 	"github.com/spdk-agent/spdk-agent/spdkrpc/spdktgt"
@@ -91,21 +92,22 @@ func run(tgtBin, agentBin string, counts []int, stores int, modes []string, wait
 		backend = "spdk_tgt " + tgtBin
 	}
 	fmt.Printf("backend: %s; lvols spread over %d lvstores\n\n", backend, stores)
-	fmt.Println("| lvols | agent reads | fill | first complete graph | agent RSS | RSS per lvol | other client p50 / p99 idle | during the sync |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| lvols | agent reads | fill | first complete graph | agent RSS | RSS per lvol | other client p50 / p99 idle | during the sync | one /metrics scrape |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, n := range counts {
 		rs, err := one(tgtBin, agentBin, filepath.Join(dir, strconv.Itoa(n)), n, stores, modes, wait)
 		if err != nil {
 			return fmt.Errorf("%d lvols: %w", n, err)
 		}
 		for _, r := range rs {
-			graph, rss, per := "none in "+wait.String(), "-", "-"
+			graph, rss, per, scrape := "none in "+wait.String(), "-", "-", "-"
 			if r.complete {
 				graph = r.firstGraph.Round(time.Millisecond).String()
 				rss, per = fmt.Sprintf("%.0f MiB", float64(r.rss)/(1<<20)), fmt.Sprintf("%.1f KiB", float64(r.rss)/float64(n)/1024)
+				scrape = fmt.Sprintf("%.0f KB in %v", float64(r.metricsBytes)/1000, r.scrape.Round(100*time.Microsecond))
 			}
-			fmt.Printf("| %d | %s | %v | %s | %s | %s | %v / %v | %v / %v |\n", n, r.mode, r.fill.Round(time.Second), graph, rss, per,
-				pct(r.idle, 50), pct(r.idle, 99), pct(r.during, 50), pct(r.during, 99))
+			fmt.Printf("| %d | %s | %v | %s | %s | %s | %v / %v | %v / %v | %s |\n", n, r.mode, r.fill.Round(time.Second), graph, rss, per,
+				pct(r.idle, 50), pct(r.idle, 99), pct(r.during, 50), pct(r.during, 99), scrape)
 		}
 	}
 	return nil
@@ -116,6 +118,8 @@ type result struct {
 	fill, firstGraph time.Duration
 	complete         bool
 	rss              int64
+	metricsBytes     int
+	scrape           time.Duration
 	idle, during     []time.Duration
 }
 
@@ -180,8 +184,8 @@ func runAgent(ctx context.Context, agentBin, sock, dir string, flags []string, w
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	agentSock := filepath.Join(dir, "agent.sock")
-	args := append([]string{"run", "--spdk-socket", sock, "--rpc-socket", agentSock,
+	agentSock, healthSock := filepath.Join(dir, "agent.sock"), filepath.Join(dir, "health.sock")
+	args := append([]string{"run", "--spdk-socket", sock, "--rpc-socket", agentSock, "--health-socket", healthSock,
 		"--state-dir", filepath.Join(dir, "state"), "--allow-uid", strconv.Itoa(os.Getuid())}, flags...)
 	cmd := exec.Command(agentBin, args...)
 	logf, err := os.Create(filepath.Join(dir, "agent.log"))
@@ -213,8 +217,15 @@ func runAgent(ctx context.Context, agentBin, sock, dir string, flags []string, w
 		return nil
 	}
 	r.complete = true
-	// Settle, then read the steady resident set.
+	// Settle (the I/O counters are read after the first sync), scrape
+	// once, then read the steady resident set.
 	time.Sleep(2 * time.Second)
+	t1 := time.Now()
+	code, body, err := health.Probe(ctx, healthSock, "/metrics")
+	r.scrape, r.metricsBytes = time.Since(t1), len(body)
+	if err != nil || code != 200 {
+		return fmt.Errorf("scraping /metrics: %d %v", code, err)
+	}
 	r.rss, err = rssOf(cmd.Process.Pid)
 	return err
 }
