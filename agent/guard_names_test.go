@@ -16,7 +16,8 @@ import (
 func lvstoreWithClone(t *testing.T, n *node, bdev, lvs string) {
 	t.Helper()
 	ctx := context.Background()
-	before := n.status(t).Graph.Lvstores
+	st := n.status(t).Graph
+	before, lvols := st.Lvstores, st.Lvols
 	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
 	for _, s := range []struct{ m, p string }{
 		{"bdev_malloc_create", `{"name":` + q(bdev) + `,"num_blocks":16384,"block_size":4096}`},
@@ -28,7 +29,11 @@ func lvstoreWithClone(t *testing.T, n *node, bdev, lvs string) {
 			t.Fatalf("%s: %v", s.m, err)
 		}
 	}
-	n.waitFor(t, "the new lvstore", func(s Status) bool { return s.Graph.Lvstores == before+1 && s.Graph.Complete })
+	// The lvstore and both its lvols: a sync may read the lvstore before
+	// the lvols are made.
+	n.waitFor(t, "the new lvstore and its lvols", func(s Status) bool {
+		return s.Graph.Lvstores == before+1 && s.Graph.Lvols == lvols+2 && s.Graph.Complete
+	})
 }
 
 // TestGuard_lvstoreNamesSPDKAccepts: SPDK takes any lvstore name, one with
