@@ -716,7 +716,17 @@ func advRandomCall(rng *rand.Rand, tr advTruth, real bool, step int) propCall {
 		case strings.HasPrefix(tr.bdevs[b], "Raid"):
 			m = "bdev_raid_delete"
 		case real && rng.IntN(3) == 0:
-			return propCall{method: "bdev_raid_remove_base_bdev", params: jobj("name", b), own: []string{b}}
+			// A raid0 that loses a member goes offline, which the guard
+			// allows when nothing stands on the raid: the raid is the
+			// call's to take down, what stands on it (an lvstore and its
+			// lvols) is not.
+			own := []string{b}
+			for _, r := range bdevs {
+				if strings.HasPrefix(tr.bdevs[r], "Raid") {
+					own = append(own, r)
+				}
+			}
+			return propCall{method: "bdev_raid_remove_base_bdev", params: jobj("name", b), own: own}
 		}
 		return propCall{method: m, params: jobj("name", b), own: []string{b}}
 	case 6:
