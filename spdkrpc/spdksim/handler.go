@@ -197,7 +197,7 @@ func (t *Target) call(m *model, name string, raw json.RawMessage, reply spdkserv
 		m.crashed = true
 	}
 	if err == nil && meth.mutates {
-		m.dirtySeq++
+		m.unwritten = true
 		if IsAsync(name) && reply != nil {
 			// An lvol method completes once its metadata is written, as
 			// SPDK's blobstore syncs it; see queueLocked.
@@ -211,7 +211,7 @@ func (t *Target) call(m *model, name string, raw json.RawMessage, reply spdkserv
 		if perr := m.persistLocked(); perr != nil {
 			return nil, nil, syncErr(eio)
 		}
-		m.persistedSeq = m.dirtySeq
+		m.unwritten = false
 	}
 	enc, err := encodeResult(res, err)
 	return enc, nil, err
@@ -254,10 +254,9 @@ func (m *model) writeQueued() {
 			return
 		}
 		var err error
-		if !m.retired && m.persistedSeq < m.dirtySeq {
-			through := m.dirtySeq
+		if !m.retired && m.unwritten {
 			if err = m.persistLocked(); err == nil {
-				m.persistedSeq = through
+				m.unwritten = false
 			}
 		}
 		m.mu.Unlock()

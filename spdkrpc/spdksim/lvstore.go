@@ -302,7 +302,7 @@ func (m *model) deleteLvstoreLocked(p params) (any, error) {
 // closeStoreLocked unregisters s and all its lvols. The caller decides
 // whether the metadata survives (an aio file keeps it).
 func (m *model) closeStoreLocked(s *lvstore) {
-	if m.dirtySeq > m.persistedSeq && !m.retired {
+	if m.unwritten && !m.retired {
 		// Changes whose write is still queued (writeQueued) reach
 		// the file before the store leaves the model.
 		_ = m.persistStoreLocked(s)

@@ -63,12 +63,12 @@ type model struct {
 	rng     *rand.Rand // nil: UUIDs from crypto/rand
 	bdevs   []*bdev    // registration order, as bdev_get_bdevs lists them
 	stores  []*lvstore // creation order
-	// dirtySeq counts the changes, persistedSeq those whose metadata is
-	// written to the aio files; queued are the lvol methods' answers
-	// waiting for that write, and writing is set while writeQueued runs.
-	dirtySeq, persistedSeq uint64
-	queued                 []queuedReply
-	writing                bool
+	// unwritten is set while a change is not yet written to the aio
+	// files; queued are the lvol methods' answers waiting for that write,
+	// and writing is set while writeQueued runs.
+	unwritten bool
+	queued    []queuedReply
+	writing   bool
 	// mallocSeq numbers default malloc names (Malloc0, Malloc1, ...).
 	mallocSeq int
 	// mallocBytes is the memory held by malloc bdevs, against opts.MemoryLimit.
