@@ -86,26 +86,25 @@ func (r *reader) readInParts(ctx context.Context, prev *lvolgraph.Graph) (fullSt
 		}
 	}
 	more := newNameSet()
+	want := func(n string) {
+		if !read[n] {
+			more.add(n)
+		}
+	}
 	for _, s := range st.Lvstores {
-		more.add(string(s.BaseBdev))
+		want(string(s.BaseBdev))
 	}
 	for _, b := range lvolBdevs {
 		if info, ok := b.LvolInfo(); ok && info.EsnapClone {
-			more.add(string(info.ExternalSnapshotName))
+			want(string(info.ExternalSnapshotName))
 		}
 	}
 	if prev != nil {
 		for _, b := range prev.Bdevs() {
-			more.add(string(b.Name))
+			want(string(b.Name))
 		}
 	}
-	var wanted []string
-	for _, n := range more.list {
-		if !read[n] {
-			wanted = append(wanted, n)
-		}
-	}
-	others, _, err := r.readBdevs(ctx, wanted)
+	others, _, err := r.readBdevs(ctx, more.list)
 	if err != nil {
 		return fullState{}, fmt.Errorf("agent: read in parts: %w", err)
 	}

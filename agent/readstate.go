@@ -31,10 +31,10 @@ func (f *follower) readState(ctx context.Context, prev *Snapshot) (fullState, er
 			return st, err
 		}
 		lvols = len(st.Lvols)
-	case g != nil && f.inParts.Load() && g.Len() <= f.partsAbove/2 && !f.cut.blocks(g.Len()):
-		f.setInParts(false, g.Len())
-	case g != nil && !f.inParts.Load() && g.Len() > f.partsAbove:
-		f.setInParts(true, g.Len())
+	case g != nil && f.inParts.Load() && lvols <= f.partsAbove/2 && !f.cut.blocks(lvols):
+		f.setInParts(false, lvols)
+	case g != nil && !f.inParts.Load() && lvols > f.partsAbove:
+		f.setInParts(true, lvols)
 	}
 	if f.inParts.Load() {
 		return f.r.readInParts(ctx, g)

@@ -323,7 +323,6 @@ func waitComplete(ctx context.Context, sock string, limit time.Duration) error {
 			var st struct {
 				Graph struct {
 					Complete bool `json:"complete"`
-					Lvols    int  `json:"lvols"`
 				} `json:"graph"`
 			}
 			err = c.Call(ctx, "agent_get_status", nil, &st)
